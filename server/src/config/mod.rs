@@ -1,0 +1,11 @@
+//! Configuration: one typed tree, layered by figment, changeable at runtime through the API.
+
+mod loader;
+mod model;
+mod runtime;
+mod secret;
+
+pub use loader::{ConfigError, ConfigLoader, Layer, Overlay, leaf_paths};
+pub use model::*;
+pub use runtime::{ConfigService, ConfigUpdate, ConfigUpdateError};
+pub use secret::{REDACTED, Secret};

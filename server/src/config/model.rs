@@ -1,0 +1,312 @@
+//! The typed configuration tree. Every key has a default, unknown keys are errors.
+
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::secret::Secret;
+
+/// The whole configuration, as figment extracts it from every layer.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the embedded database, the control socket and caches live.
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+    pub rate_limit: RateLimitConfig,
+    pub log: LogConfig,
+    pub metrics: MetricsConfig,
+    pub bot: BotConfig,
+    pub trigger: TriggerConfig,
+    pub context: ContextConfig,
+    pub llm: LlmConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            auth: AuthConfig::default(),
+            rate_limit: RateLimitConfig::default(),
+            log: LogConfig::default(),
+            metrics: MetricsConfig::default(),
+            bot: BotConfig::default(),
+            trigger: TriggerConfig::default(),
+            context: ContextConfig::default(),
+            llm: LlmConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub host: String,
+    pub port: u16,
+    /// Base URL used in login links, e.g. `https://bot.example.com`. Default: `http://host:port`.
+    pub public_url: Option<String>,
+    /// Largest JSON body accepted, in bytes.
+    pub json_body_limit: u64,
+    /// Largest upload (extension components), in bytes.
+    pub upload_body_limit: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 3000,
+            public_url: None,
+            json_body_limit: 1024 * 1024,
+            upload_body_limit: 32 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `surrealkv://<path>`, `mem://` or `ws://host:port`. Default: SurrealKV under `data_dir/db`.
+    pub url: Option<String>,
+    pub namespace: String,
+    pub database: String,
+    /// Root credentials for a remote server (`ws://`).
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            namespace: "chatai".into(),
+            database: "main".into(),
+            username: None,
+            password: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// HS256 signing secret. Default: generated once (256 bit) and kept in the database.
+    pub jwt_secret: Option<Secret>,
+    /// Session (JWT) lifetime in seconds.
+    pub session_ttl: u64,
+    /// Lifetime of a temporary login token in seconds.
+    pub login_token_ttl: u64,
+    pub issuer: String,
+    pub audience: String,
+    /// Tolerated clock difference for `exp` and `iat`, in seconds.
+    pub clock_skew: u64,
+    /// Mark the cookie `Secure`. Default: when `server.public_url` is https.
+    pub cookie_secure: Option<bool>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            session_ttl: 24 * 3600,
+            login_token_ttl: 300,
+            issuer: "chatai-edge".into(),
+            audience: "chatai-panel".into(),
+            clock_skew: 60,
+            cookie_secure: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Requests per 60 s window per principal; 0 turns the limit off.
+    pub per_minute: u32,
+    /// Login attempts per 60 s window per client IP.
+    pub login_per_minute: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            per_minute: 60,
+            login_per_minute: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A `tracing` filter, e.g. `info` or `chatai_server=debug,info`.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` without authentication.
+    pub public: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct BotConfig {
+    /// The bot's name, `{{bot_name}}` in presets.
+    pub name: String,
+}
+
+impl Default for BotConfig {
+    fn default() -> Self {
+        Self {
+            name: "ChatAI".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TriggerType {
+    At,
+    Prefix,
+    Both,
+    Random,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct TriggerConfig {
+    /// When the bot answers in a group: mentioned (`at`), message starts with `prefix`, either, or
+    /// at random.
+    #[serde(rename = "type")]
+    pub kind: TriggerType,
+    pub prefix: String,
+    /// Percent chance of answering when `type` is `random` (0–100).
+    pub random_rate: u8,
+}
+
+impl Default for TriggerConfig {
+    fn default() -> Self {
+        Self {
+            kind: TriggerType::Both,
+            prefix: "#ai".into(),
+            random_rate: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContextConfig {
+    /// One conversation per member in groups instead of one shared per group.
+    pub isolate_group_users: bool,
+    /// Messages of history sent to the model.
+    pub max_messages: u32,
+}
+
+impl Default for ContextConfig {
+    fn default() -> Self {
+        Self {
+            isolate_group_users: false,
+            max_messages: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmConfig {
+    pub default_model: Option<String>,
+    /// Tool-calling rounds before the model must answer without tools.
+    pub max_tool_rounds: u32,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        Self {
+            default_model: None,
+            max_tool_rounds: 10,
+        }
+    }
+}
+
+impl Config {
+    /// Checks the rules serde types cannot express.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.trigger.random_rate > 100 {
+            return Err("trigger.random_rate must be between 0 and 100".into());
+        }
+        if self.auth.session_ttl == 0 || self.auth.login_token_ttl == 0 {
+            return Err("auth.session_ttl and auth.login_token_ttl must be positive".into());
+        }
+        if let Some(url) = &self.server.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err("server.public_url must start with http:// or https://".into());
+        }
+        if let Some(secret) = &self.auth.jwt_secret
+            && secret.expose().len() < 32
+        {
+            return Err("auth.jwt_secret must be at least 32 characters".into());
+        }
+        Ok(())
+    }
+
+    /// The database URL in force: the configured one or SurrealKV under the data dir.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) => url.clone(),
+            None => {
+                let dir = self.data_dir.join("db");
+                let dir = std::path::absolute(&dir).unwrap_or(dir);
+                format!("surrealkv://{}", dir.display())
+            }
+        }
+    }
+
+    /// The base of login links.
+    pub fn public_base_url(&self) -> String {
+        match &self.server.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}:{}", self.server.host, self.server.port),
+        }
+    }
+
+    /// Keys whose change only takes effect after a restart.
+    pub fn needs_restart(path: &str) -> bool {
+        path.starts_with("server.") || path.starts_with("log.")
+    }
+
+    /// Keys read before the database (which holds the runtime layer) opens.
+    pub fn is_bootstrap(path: &str) -> bool {
+        path == "data_dir" || path.starts_with("database.")
+    }
+
+    /// Keys that hold secrets: shown as `***`, never settable at runtime.
+    pub fn is_secret(path: &str) -> bool {
+        matches!(path, "auth.jwt_secret" | "database.password")
+    }
+}

@@ -1,0 +1,121 @@
+//! The configuration in force, and changes to it through `PUT /api/config`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use super::loader::{ConfigLoader, Layer, Overlay, leaf_paths};
+use super::model::Config;
+use crate::store::{Store, StoreError};
+
+/// Why a change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigUpdateError {
+    #[error("unknown configuration key `{0}`")]
+    UnknownKey(String),
+    #[error("`{0}` is set by the environment and cannot be changed at runtime")]
+    Pinned(String),
+    #[error("`{0}` is a secret; set it in chatai.toml or the environment")]
+    Secret(String),
+    #[error("`{0}` is read before the database opens; set it in chatai.toml or the environment")]
+    Bootstrap(String),
+    #[error("invalid value for `{path}`: {message}")]
+    Invalid { path: String, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The outcome of a successful change.
+#[derive(Debug, Clone)]
+pub struct ConfigUpdate {
+    pub path: String,
+    pub value: Value,
+    pub restart_required: bool,
+}
+
+/// Holds the effective config and applies runtime changes (persisted in the database).
+///
+/// Readers call [`ConfigService::current`] (a lock-free snapshot). Writers are serialised, so
+/// concurrent `PUT`s never lose each other's keys: the last write of a key wins.
+pub struct ConfigService {
+    loader: ConfigLoader,
+    store: Store,
+    overlay: Mutex<Overlay>,
+    current: ArcSwap<Config>,
+    known_paths: Vec<String>,
+}
+
+impl ConfigService {
+    /// Loads the overlay from the database and builds the effective config.
+    pub async fn load(loader: ConfigLoader, store: Store) -> anyhow::Result<Self> {
+        let overlay = store.config_overlay().await?;
+        let config = loader.load(&overlay)?;
+        let known_paths = leaf_paths(&serde_json::to_value(Config::default())?);
+        Ok(Self {
+            loader,
+            store,
+            overlay: Mutex::new(overlay),
+            current: ArcSwap::from_pointee(config),
+            known_paths,
+        })
+    }
+
+    pub fn current(&self) -> Arc<Config> {
+        self.current.load_full()
+    }
+
+    /// Effective config as JSON, secrets redacted.
+    pub fn redacted(&self) -> Value {
+        serde_json::to_value(&*self.current()).unwrap_or(Value::Null)
+    }
+
+    /// Which layer supplies each key.
+    pub async fn sources(&self) -> BTreeMap<String, Layer> {
+        let overlay = self.overlay.lock().await;
+        self.known_paths
+            .iter()
+            .map(|path| (path.clone(), self.loader.source_of(path, &overlay)))
+            .collect()
+    }
+
+    pub fn is_known(&self, path: &str) -> bool {
+        self.known_paths.iter().any(|known| known == path)
+    }
+
+    /// Validates, persists and applies one key.
+    pub async fn set(&self, path: &str, value: Value) -> Result<ConfigUpdate, ConfigUpdateError> {
+        if !self.is_known(path) {
+            return Err(ConfigUpdateError::UnknownKey(path.to_owned()));
+        }
+        if Config::is_secret(path) {
+            return Err(ConfigUpdateError::Secret(path.to_owned()));
+        }
+        if Config::is_bootstrap(path) {
+            return Err(ConfigUpdateError::Bootstrap(path.to_owned()));
+        }
+        if self.loader.is_pinned(path) {
+            return Err(ConfigUpdateError::Pinned(path.to_owned()));
+        }
+        let mut overlay = self.overlay.lock().await;
+        let mut candidate = overlay.clone();
+        candidate.insert(path.to_owned(), value.clone());
+        let config = self
+            .loader
+            .load(&candidate)
+            .map_err(|err| ConfigUpdateError::Invalid {
+                path: path.to_owned(),
+                message: err.0,
+            })?;
+        self.store.set_config_value(path, &value).await?;
+        *overlay = candidate;
+        self.current.store(Arc::new(config));
+        Ok(ConfigUpdate {
+            path: path.to_owned(),
+            value,
+            restart_required: Config::needs_restart(path),
+        })
+    }
+}

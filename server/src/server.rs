@@ -1,0 +1,182 @@
+//! Start-up and shutdown: storage, config, auth, routes, listener, background tasks.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use salvo::catcher::Catcher;
+use salvo::conn::tcp::TcpAcceptor;
+use salvo::prelude::*;
+use salvo::server::ServerHandle;
+use tokio::task::JoinHandle;
+
+use crate::api;
+use crate::auth::AuthService;
+use crate::config::{Config, ConfigLoader, ConfigService, Overlay};
+use crate::control;
+use crate::http::{envelope_catcher, guard_request, observe_request};
+use crate::state::AppState;
+use crate::store::{Store, StoreOptions};
+use crate::telemetry;
+
+/// A started server.
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// A fresh temporary login link, printed at start.
+    pub login_url: String,
+    pub state: Arc<AppState>,
+    handle: ServerHandle,
+    serve: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish (up to 5 s), stops background tasks.
+    pub async fn shutdown(self) {
+        self.handle.stop_graceful(Some(Duration::from_secs(5)));
+        if let Err(err) = self.serve.await {
+            tracing::warn!(error = %err, "server task ended abnormally");
+        }
+        for task in self.background {
+            task.abort();
+        }
+    }
+
+    /// Runs until the server stops on its own (it does not, unless stopped).
+    pub async fn wait(&mut self) {
+        if let Err(err) = (&mut self.serve).await {
+            tracing::warn!(error = %err, "server task ended abnormally");
+        }
+    }
+}
+
+/// Opens the database of this configuration (static layers only: the overlay lives in it).
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    create_private_dir(&config.data_dir)?;
+    let url = config.database_url();
+    let credentials = match (&config.database.username, &config.database.password) {
+        (Some(user), Some(password)) => Some((user.as_str(), password.expose())),
+        _ => None,
+    };
+    Store::connect(StoreOptions {
+        url: &url,
+        namespace: &config.database.namespace,
+        database: &config.database.database,
+        credentials,
+    })
+    .await
+    .with_context(|| format!("opening the database at {}", redact_url(&url)))
+}
+
+/// Builds everything and starts listening on `server.host:server.port` (port 0: any free port).
+pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
+    let boot = loader.load(&Overlay::new())?;
+    let store = open_store(&boot).await?;
+    let config_service = ConfigService::load(loader, store.clone()).await?;
+    let config = config_service.current();
+    let auth = AuthService::load(store.clone(), &config.auth)
+        .await
+        .context("loading credentials")?;
+    let state = Arc::new(AppState::new(
+        config_service,
+        store,
+        auth,
+        telemetry::metrics_handle(),
+    ));
+
+    let router = api::router();
+    if state.openapi.set(api::document(&router)).is_err() {
+        tracing::warn!("OpenAPI document was already set");
+    }
+    let service = Service::new(router)
+        .hoop(observe_request)
+        .hoop(salvo::catch_panic::CatchPanic::new())
+        .hoop(salvo::affix_state::inject(state.clone()))
+        .hoop(guard_request)
+        .catcher(Catcher::new(envelope_catcher));
+
+    let listener = tokio::net::TcpListener::bind((config.server.host.as_str(), config.server.port))
+        .await
+        .with_context(|| format!("binding {}:{}", config.server.host, config.server.port))?;
+    let addr = listener.local_addr()?;
+    let acceptor = TcpAcceptor::try_from(listener)?;
+    let server = Server::new(acceptor);
+    let handle = server.handle();
+    let serve = tokio::spawn(async move { server.serve(service).await });
+
+    let base_url = match &config.server.public_url {
+        Some(_) => config.public_base_url(),
+        None => format!("http://{addr}"),
+    };
+    if state.base_url.set(base_url.clone()).is_err() {
+        tracing::warn!("base URL was already set");
+    }
+    let mut background = vec![spawn_db_probe(state.clone()), spawn_pruner(state.clone())];
+    background.push(control::serve(
+        &config.data_dir,
+        state.clone(),
+        base_url.clone(),
+    )?);
+    let issued = state
+        .auth
+        .create_login_token(false, Some("start-up"), &config.auth)
+        .await?;
+    let login_url = api::login_url_with_base(&base_url, &issued.token);
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), db = state.store.engine(), "ChatAI Edge listening");
+    Ok(Running {
+        addr,
+        login_url,
+        state,
+        handle,
+        serve,
+        background,
+    })
+}
+
+fn spawn_db_probe(state: Arc<AppState>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            state.probe_db().await;
+        }
+    })
+}
+
+fn spawn_pruner(state: Arc<AppState>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if let Err(err) = state.store.prune_expired().await {
+                tracing::warn!(error = %err, "pruning expired credentials failed");
+            }
+        }
+    })
+}
+
+/// Creates the data dir readable by its owner only (it holds the database and control socket).
+fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    if !dir.exists() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the data dir {}", dir.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
+}
+
+/// A database URL without credentials, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}

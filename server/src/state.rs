@@ -1,0 +1,72 @@
+//! The application state shared by every handler (put in the depot by a service hoop).
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::auth::AuthService;
+use crate::config::ConfigService;
+use crate::http::RateLimiter;
+use crate::store::Store;
+
+pub struct AppState {
+    pub config: ConfigService,
+    pub store: Store,
+    pub auth: AuthService,
+    pub rate_limiter: RateLimiter,
+    pub metrics: PrometheusHandle,
+    pub started_at: Instant,
+    /// The last result of the background database probe; `/api/system/health` reads this,
+    /// so health checks cost no database round trip.
+    db_ok: AtomicBool,
+    /// The OpenAPI document, generated once from the router.
+    pub openapi: OnceLock<serde_json::Value>,
+    /// Base of login links: `server.public_url`, or the address actually bound.
+    pub base_url: OnceLock<String>,
+}
+
+impl AppState {
+    pub fn new(
+        config: ConfigService,
+        store: Store,
+        auth: AuthService,
+        metrics: PrometheusHandle,
+    ) -> Self {
+        Self {
+            config,
+            store,
+            auth,
+            rate_limiter: RateLimiter::default(),
+            metrics,
+            started_at: Instant::now(),
+            db_ok: AtomicBool::new(true),
+            openapi: OnceLock::new(),
+            base_url: OnceLock::new(),
+        }
+    }
+
+    pub fn db_ok(&self) -> bool {
+        self.db_ok.load(Ordering::Relaxed)
+    }
+
+    /// Probes the database once and records the outcome.
+    pub async fn probe_db(&self) {
+        let ok = match tokio::time::timeout(std::time::Duration::from_secs(2), self.store.ping())
+            .await
+        {
+            Ok(Ok(())) => true,
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "database probe failed");
+                false
+            }
+            Err(_) => {
+                tracing::warn!("database probe timed out");
+                false
+            }
+        };
+        metrics::gauge!("chatai_db_up").set(if ok { 1.0 } else { 0.0 });
+        self.db_ok.store(ok, Ordering::Relaxed);
+    }
+}

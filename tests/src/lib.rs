@@ -1,0 +1,168 @@
+//! Harness for the integration tests: the real server over real HTTP, on 127.0.0.1 with a
+//! random port, embedded SurrealDB (`mem://` in-process, SurrealKV for the spawned binary).
+
+pub mod binary;
+
+use std::path::PathBuf;
+
+use chatai_server::Running;
+use chatai_server::config::ConfigLoader;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// An in-process server with its own temp dir, config file and in-memory database.
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// A session JWT of the admin, obtained through the start-up login link.
+    pub admin: String,
+    /// The start-up login link (already used to get `admin`).
+    pub login_url: String,
+    running: Option<Running>,
+    pub dir: tempfile::TempDir,
+}
+
+/// The config every test server starts from; `extra` TOML is appended (later keys win
+/// within a table only when not repeated, so tests pass whole tables they change).
+pub fn base_toml(data_dir: &std::path::Path, extra: &str) -> String {
+    let has = |table: &str| extra.contains(&format!("[{table}]"));
+    let mut toml = format!("data_dir = {:?}\n", data_dir.display().to_string());
+    if !has("server") {
+        toml.push_str("[server]\nport = 0\n");
+    }
+    if !has("database") {
+        toml.push_str("[database]\nurl = \"mem://\"\n");
+    }
+    if !has("rate_limit") {
+        toml.push_str("[rate_limit]\nper_minute = 100000\nlogin_per_minute = 100000\n");
+    }
+    toml.push_str(extra);
+    toml
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with("").await
+    }
+
+    /// Starts with extra TOML (whole tables, e.g. `[rate_limit]\nper_minute = 60`).
+    pub async fn start_with(extra: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("chatai.toml");
+        std::fs::write(&file, base_toml(&dir.path().join("data"), extra)).expect("write config");
+        Self::start_from(dir, file).await
+    }
+
+    async fn start_from(dir: tempfile::TempDir, file: PathBuf) -> Self {
+        chatai_server::telemetry::init_logging(&chatai_server::config::LogConfig {
+            level: "warn".into(),
+            format: chatai_server::config::LogFormat::Text,
+        });
+        let loader = ConfigLoader::new(Some(file), None).expect("config loader");
+        let running = chatai_server::start(loader).await.expect("server starts");
+        let base = format!("http://{}", running.addr);
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let login_url = running.login_url.clone();
+        let token = login_token_of(&login_url);
+        let response = client
+            .post(format!("{base}/api/auth/login"))
+            .json(&serde_json::json!({ "token": token }))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "start-up login link works"
+        );
+        let body: Value = response.json().await.expect("json");
+        let admin = body["data"]["token"].as_str().expect("jwt").to_owned();
+        Self {
+            base,
+            client,
+            admin,
+            login_url,
+            running: Some(running),
+            dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request with the admin's Bearer token.
+    pub fn admin(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(&self.admin)
+    }
+
+    /// Sends and decodes: `(status, body)`.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("response is not JSON ({status}): {text}"));
+        (status, body)
+    }
+
+    /// `GET path` as admin.
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(self.admin(Method::GET, path)).await
+    }
+
+    /// `method path` with a JSON body, as admin.
+    pub async fn call(&self, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(self.admin(method, path).json(&body)).await
+    }
+
+    /// Creates an API key with these scopes; returns `(id, key)`.
+    pub async fn api_key(&self, scopes: &[&str]) -> (String, String) {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/api/auth/api-keys",
+                serde_json::json!({ "label": "test", "scopes": scopes }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (
+            body["data"]["id"].as_str().expect("id").to_owned(),
+            body["data"]["key"].as_str().expect("key").to_owned(),
+        )
+    }
+
+    pub fn running(&self) -> &Running {
+        self.running.as_ref().expect("running")
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+    }
+}
+
+/// The token inside a login link.
+pub fn login_token_of(url: &str) -> String {
+    url.split("token=")
+        .nth(1)
+        .expect("token in link")
+        .to_owned()
+}
+
+/// Asserts the error envelope and its code.
+pub fn assert_error(status: StatusCode, body: &Value, want_status: u16, want_code: &str) {
+    assert_eq!(status.as_u16(), want_status, "status; body: {body}");
+    assert_eq!(body["success"], Value::Bool(false), "envelope: {body}");
+    assert_eq!(body["code"], want_code, "code; body: {body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "message: {body}"
+    );
+}

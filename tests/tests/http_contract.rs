@@ -1,0 +1,212 @@
+//! API.md §1: the envelope on every failure, request ids, body limits, and the OpenAPI document.
+
+use chatai_tests::{TestServer, assert_error};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn failures_come_in_the_envelope() {
+    let server = TestServer::start().await;
+
+    // Unknown route (authenticated; anonymous callers learn nothing but 401).
+    let (status, body) = server.get("/api/no-such-thing").await;
+    assert_error(status, &body, 404, "NOT_FOUND");
+
+    // Wrong method.
+    let (status, body) = server
+        .send(server.admin(Method::DELETE, "/api/config"))
+        .await;
+    assert_error(status, &body, 405, "METHOD_NOT_ALLOWED");
+
+    // 2 MiB JSON body.
+    let big = json!({ "path": "bot.name", "value": "x".repeat(2 * 1024 * 1024) });
+    let (status, body) = server.call(Method::PUT, "/api/config", big).await;
+    assert_error(status, &body, 413, "PAYLOAD_TOO_LARGE");
+
+    // Invalid JSON.
+    let (status, body) = server
+        .send(
+            server
+                .admin(Method::PUT, "/api/config")
+                .header("content-type", "application/json")
+                .body("{\"path\": \"bot.name\", "),
+        )
+        .await;
+    assert_error(status, &body, 400, "VALIDATION_ERROR");
+
+    // Wrong field type.
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/api/auth/api-keys",
+            json!({ "label": 5, "scopes": ["read"] }),
+        )
+        .await;
+    assert_error(status, &body, 400, "VALIDATION_ERROR");
+
+    // Unknown enum value.
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/api/auth/api-keys",
+            json!({ "label": "x", "scopes": ["root"] }),
+        )
+        .await;
+    assert_error(status, &body, 400, "VALIDATION_ERROR");
+
+    // Nothing of the refused writes was stored.
+    let (_, config) = server.get("/api/config").await;
+    assert_eq!(config["data"]["bot"]["name"], "ChatAI");
+    let (_, tokens) = server.get("/api/auth/tokens").await;
+    assert_eq!(tokens["data"], json!([]));
+
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn every_response_has_a_request_id() {
+    let server = TestServer::start().await;
+    for (path, expected) in [
+        ("/api/system/health", 200),
+        ("/api/config", 401),
+        ("/nope/at/all", 404),
+    ] {
+        let response = server
+            .client
+            .get(server.url(path))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status().as_u16(), expected, "{path}");
+        let id = response
+            .headers()
+            .get("x-request-id")
+            .expect("x-request-id header");
+        assert!(!id.is_empty());
+    }
+    // A caller's id is echoed.
+    let response = server
+        .client
+        .get(server.url("/api/system/health"))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.headers()["x-request-id"], "trace-me-42");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn health_status_and_metrics() {
+    let server = TestServer::start().await;
+    let (status, body) = server
+        .send(server.client.get(server.url("/api/system/health")))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        json!({"success": true, "data": {"status": "ok", "db": "ok"}})
+    );
+
+    let (status, body) = server.get("/api/system/status").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["db"], json!({"engine": "memory", "ok": true}));
+    assert!(body["data"]["memory"]["rssBytes"].as_u64().unwrap_or(0) > 0);
+    assert_eq!(body["data"]["version"], env!("CARGO_PKG_VERSION"));
+
+    // /metrics needs a credential with read, and counts requests by route.
+    let response = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let (_, key) = server.api_key(&["read"]).await;
+    let response = server
+        .client
+        .get(server.url("/metrics"))
+        .header("X-API-Key", key)
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.expect("text");
+    assert!(text.contains("chatai_http_requests_total"), "{text}");
+    assert!(text.contains("route=\"/api/system/status\""), "{text}");
+    assert!(
+        text.contains("chatai_http_request_duration_seconds"),
+        "{text}"
+    );
+    server.stop().await;
+}
+
+/// Every route the router serves, as `(method, OpenAPI path)`.
+const ROUTES: &[(&str, &str)] = &[
+    ("post", "/api/auth/login"),
+    ("get", "/api/auth/verify"),
+    ("post", "/api/auth/verify"),
+    ("get", "/api/auth/me"),
+    ("post", "/api/auth/refresh"),
+    ("post", "/api/auth/logout"),
+    ("post", "/api/auth/login-links"),
+    ("get", "/api/auth/tokens"),
+    ("delete", "/api/auth/tokens/{id}"),
+    ("post", "/api/auth/api-keys"),
+    ("get", "/api/config"),
+    ("put", "/api/config"),
+    ("get", "/api/config/schema"),
+    ("get", "/api/system/health"),
+    ("get", "/api/system/status"),
+    ("get", "/api/openapi.json"),
+    ("get", "/login/token"),
+    ("get", "/metrics"),
+    ("get", "/"),
+];
+
+#[tokio::test]
+async fn openapi_document_lists_every_route() {
+    let server = TestServer::start().await;
+    let response = server
+        .client
+        .get(server.url("/api/openapi.json"))
+        .send()
+        .await
+        .expect("openapi");
+    assert_eq!(response.status(), StatusCode::OK);
+    let doc: Value = response.json().await.expect("json");
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["info"]["title"].is_string());
+    let paths = doc["paths"].as_object().expect("paths");
+    for (method, path) in ROUTES {
+        assert!(
+            paths.get(*path).and_then(|p| p.get(*method)).is_some(),
+            "{method} {path} missing from the OpenAPI document"
+        );
+    }
+    // Every operation is served: no documented route answers 404/405.
+    for (path, item) in paths {
+        for method in item.as_object().expect("path item").keys() {
+            assert!(
+                ROUTES.contains(&(method.as_str(), path.as_str())),
+                "{method} {path} documented but not in the test's route list"
+            );
+        }
+    }
+    assert!(
+        doc["components"]["schemas"]["ErrorCode"]["enum"]
+            .as_array()
+            .is_some_and(|codes| codes.iter().any(|c| c == "RATE_LIMITED"))
+    );
+
+    // The docs page is served.
+    let docs = server
+        .client
+        .get(server.url("/api/docs/"))
+        .send()
+        .await
+        .expect("docs");
+    assert_eq!(docs.status(), StatusCode::OK);
+    assert!(docs.text().await.expect("html").contains("swagger"));
+    server.stop().await;
+}
