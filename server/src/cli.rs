@@ -2,6 +2,7 @@
 //! calls [`run`]; it lives in the library so that tests can build the same binary under
 //! another name. This is the one module that prints to stdout.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -88,7 +89,10 @@ async fn serve(loader: ConfigLoader) -> anyhow::Result<()> {
     println!("login (one use, 5 minutes): {}", running.login_url);
     println!("a new link any time: chatai login-link [--permanent]");
     shutdown_signal().await;
-    println!("shutting down");
+    // Whoever read our banner may be gone; a closed stdout must not turn shutdown into a panic.
+    if writeln!(std::io::stdout(), "shutting down").is_err() {
+        tracing::info!("shutting down (stdout closed)");
+    }
     running.shutdown().await;
     Ok(())
 }

@@ -42,10 +42,10 @@ impl Process {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            // Read to the end even after nobody listens, so the child never writes to a
+            // closed pipe.
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
+                drop(tx.send(line));
             }
         });
         let mut banner = Vec::new();
