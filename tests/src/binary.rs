@@ -56,7 +56,8 @@ impl Process {
             let line = match rx.recv_timeout(left) {
                 Ok(line) => line,
                 Err(_) => {
-                    let _ = child.kill();
+                    drop(child.kill());
+                    drop(child.wait());
                     panic!("chatai did not print its login link in time; got {banner:?}");
                 }
             };
