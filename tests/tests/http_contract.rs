@@ -174,8 +174,36 @@ async fn openapi_document_lists_every_route() {
         .await
         .expect("openapi");
     assert_eq!(response.status(), StatusCode::OK);
-    let doc: Value = response.json().await.expect("json");
+    let text = response.text().await.expect("text");
+    let doc: Value = serde_json::from_str(&text).expect("json");
     assert_eq!(doc["openapi"], "3.1.0");
+
+    // It parses as an OpenAPI 3.1 document (typed, every object of the spec), and every
+    // operation's request body, parameters, responses and their schemas resolve.
+    let spec = oas3::from_json(&text).expect("a valid OpenAPI 3.1 document");
+    let version = spec.validate_version().expect("supported version");
+    assert_eq!((version.major, version.minor), (3, 1));
+    let mut operations = 0;
+    for (path, method, operation) in spec.operations() {
+        operations += 1;
+        let name = format!("{method} {path}");
+        operation
+            .request_body(&spec)
+            .unwrap_or_else(|e| panic!("{name}: body: {e}"));
+        operation
+            .parameters(&spec)
+            .unwrap_or_else(|e| panic!("{name}: parameters: {e}"));
+        let responses = operation.responses(&spec);
+        assert!(!responses.is_empty(), "{name} documents no response");
+        for (status, response) in responses {
+            for (mime, media) in response.content {
+                media
+                    .schema(&spec)
+                    .unwrap_or_else(|e| panic!("{name} {status} {mime}: schema: {e}"));
+            }
+        }
+    }
+    assert_eq!(operations, ROUTES.len());
     assert!(doc["info"]["title"].is_string());
     let paths = doc["paths"].as_object().expect("paths");
     for (method, path) in ROUTES {

@@ -113,7 +113,7 @@ async fn login(
 ///
 /// Sets the session cookie and redirects to the panel (`/`); an invalid or used token redirects
 /// to `/login?error=invalid_token`.
-#[endpoint(tags("auth"), status_codes(302))]
+#[endpoint(tags("auth"), responses((status_code = 302, description = "Redirect to `/` with the session cookie set, or to `/login?error=invalid_token`")))]
 async fn login_with_link(token: QueryParam<String, false>, depot: &mut Depot, res: &mut Response) {
     let state = depot.app().clone();
     let config = state.config.current();

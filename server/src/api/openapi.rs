@@ -47,7 +47,7 @@ pub fn document(router: &Router) -> serde_json::Value {
 /// This document
 ///
 /// Served as is (not in the envelope), so that OpenAPI tools read it directly.
-#[endpoint(tags("system"))]
+#[endpoint(tags("system"), responses((status_code = 200, description = "The OpenAPI 3.1 document", body = serde_json::Value)))]
 async fn openapi_json(depot: &mut Depot, res: &mut Response) {
     match depot.app().openapi.get() {
         Some(doc) => res.render(Json(doc)),

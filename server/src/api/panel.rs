@@ -23,7 +23,7 @@ fetch('/api/auth/verify', {credentials: 'same-origin'})
 </body></html>"#;
 
 /// The panel's entry page
-#[endpoint(tags("panel"))]
+#[endpoint(tags("panel"), responses((status_code = 200, description = "The panel page (HTML)", body = String, content_type = "text/html")))]
 async fn index(res: &mut Response) {
     res.render(Text::Html(INDEX));
 }

@@ -131,7 +131,7 @@ fn rss_bytes() -> u64 {
 /// Prometheus metrics
 ///
 /// Needs an API key with `read` (or a session) unless `metrics.public` is on.
-#[endpoint(tags("system"))]
+#[endpoint(tags("system"), responses((status_code = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")))]
 async fn prometheus_metrics(depot: &mut Depot, res: &mut Response) {
     let state = depot.app();
     metrics::gauge!("chatai_process_resident_memory_bytes").set(rss_bytes() as f64);
