@@ -62,16 +62,21 @@ pub struct ErrorBody {
     pub details: Option<Value>,
 }
 
-/// An API failure.
+/// An API failure. Small (the rarely used parts are boxed) so `Result`s stay cheap.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    pub details: Option<Value>,
-    pub retry_after: Option<u64>,
+    extra: Option<Box<Extra>>,
+}
+
+#[derive(Debug, Default)]
+struct Extra {
+    details: Option<Value>,
+    retry_after: Option<u64>,
     /// What went wrong inside, for the log only: never sent to the client.
-    pub cause: Option<String>,
+    cause: Option<String>,
 }
 
 impl ApiError {
@@ -80,10 +85,12 @@ impl ApiError {
             status,
             code,
             message: message.into(),
-            details: None,
-            retry_after: None,
-            cause: None,
+            extra: None,
         }
+    }
+
+    fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
     }
 
     pub fn validation(message: impl Into<String>) -> Self {
@@ -105,28 +112,29 @@ impl ApiError {
             code::INTERNAL_ERROR,
             "internal server error",
         );
-        err.cause = Some(cause.to_string());
+        err.extra().cause = Some(cause.to_string());
         err
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(details);
+        self.extra().details = Some(details);
         self
     }
 
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after = Some(seconds);
+        self.extra().retry_after = Some(seconds);
         self
     }
 
     /// Writes the envelope.
     pub fn render(self, request_id: Option<&str>, res: &mut Response) {
+        let extra = self.extra.map(|extra| *extra).unwrap_or_default();
         if self.status.is_server_error() {
-            let cause = self.cause.as_deref().unwrap_or(&self.message);
+            let cause = extra.cause.as_deref().unwrap_or(&self.message);
             tracing::error!(request_id = request_id.unwrap_or("-"), code = self.code, %cause, "request failed");
         }
         res.status_code(self.status);
-        if let Some(seconds) = self.retry_after {
+        if let Some(seconds) = extra.retry_after {
             res.headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
@@ -134,7 +142,7 @@ impl ApiError {
             success: false,
             error: self.message,
             code: self.code.to_owned(),
-            details: self.details,
+            details: extra.details,
         }));
     }
 }
