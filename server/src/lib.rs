@@ -8,10 +8,12 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod extensions;
 pub mod http;
 mod server;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod tools;
 
 pub use server::{Running, open_store, start};

@@ -15,10 +15,12 @@ use crate::api;
 use crate::auth::AuthService;
 use crate::config::{Config, ConfigLoader, ConfigService, Overlay};
 use crate::control;
+use crate::extensions::ExtensionHost;
 use crate::http::{envelope_catcher, guard_request, observe_request};
 use crate::state::AppState;
 use crate::store::{Store, StoreOptions};
 use crate::telemetry;
+use crate::tools::{self, ToolExecutor, ToolLogQueue, ToolRegistry, ToolService};
 
 /// A started server.
 pub struct Running {
@@ -79,10 +81,21 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
     let auth = AuthService::load(store.clone(), &config.auth)
         .await
         .context("loading credentials")?;
+    let host =
+        Arc::new(ExtensionHost::new(&config.extensions).context("starting the WASM engine")?);
+    let registry = Arc::new(ToolRegistry::default());
+    let builtins = tools::load_builtins(&host, &registry, &config.extensions).await?;
+    let (log_queue, log_writer) = ToolLogQueue::start(store.clone());
+    let tool_service = ToolService {
+        executor: ToolExecutor::new(host.clone(), registry.clone(), log_queue),
+        registry,
+    };
+    tracing::info!(builtins, allocation = host.allocation, "extensions loaded");
     let state = Arc::new(AppState::new(
         config_service,
         store,
         auth,
+        tool_service,
         telemetry::metrics_handle(),
     ));
 
@@ -113,7 +126,11 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
     if state.base_url.set(base_url.clone()).is_err() {
         tracing::warn!("base URL was already set");
     }
-    let mut background = vec![spawn_db_probe(state.clone()), spawn_pruner(state.clone())];
+    let mut background = vec![
+        spawn_db_probe(state.clone()),
+        spawn_pruner(state.clone()),
+        log_writer,
+    ];
     background.push(control::serve(
         &config.data_dir,
         state.clone(),

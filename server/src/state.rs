@@ -10,11 +10,13 @@ use crate::auth::AuthService;
 use crate::config::ConfigService;
 use crate::http::RateLimiter;
 use crate::store::Store;
+use crate::tools::ToolService;
 
 pub struct AppState {
     pub config: ConfigService,
     pub store: Store,
     pub auth: AuthService,
+    pub tools: ToolService,
     pub rate_limiter: RateLimiter,
     pub metrics: PrometheusHandle,
     pub started_at: Instant,
@@ -32,12 +34,14 @@ impl AppState {
         config: ConfigService,
         store: Store,
         auth: AuthService,
+        tools: ToolService,
         metrics: PrometheusHandle,
     ) -> Self {
         Self {
             config,
             store,
             auth,
+            tools,
             rate_limiter: RateLimiter::default(),
             metrics,
             started_at: Instant::now(),

@@ -141,6 +141,27 @@ impl TestServer {
         self.running.as_ref().expect("running")
     }
 
+    /// Loads a fixture component (`tests/fixtures`, e.g. `misbehave`) straight into the
+    /// running server's registry as a custom extension.
+    pub async fn load_fixture(&self, name: &str) -> Result<(), String> {
+        let path = format!("{}/{name}.wasm", env!("CHATAI_FIXTURES"));
+        let bytes = std::fs::read(&path).map_err(|err| format!("{path}: {err}"))?;
+        let state = &self.running().state;
+        let config = state.config.current();
+        let extension = state
+            .tools
+            .executor
+            .host
+            .load(name, &bytes, &config.extensions)
+            .await
+            .map_err(|err| err.to_string())?;
+        state
+            .tools
+            .registry
+            .register(extension, chatai_server::tools::Source::Custom)
+            .map_err(|err| err.to_string())
+    }
+
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.shutdown().await;

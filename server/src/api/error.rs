@@ -28,6 +28,16 @@ pub mod code {
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     pub const INTERNAL_ERROR: &str = "INTERNAL_ERROR";
     pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
+    pub const INVALID_ARGUMENTS: &str = "INVALID_ARGUMENTS";
+    pub const TOOL_NOT_FOUND: &str = "TOOL_NOT_FOUND";
+    pub const TOOL_DISABLED: &str = "TOOL_DISABLED";
+    pub const TOOL_DANGEROUS: &str = "TOOL_DANGEROUS";
+    pub const TOOL_ERROR: &str = "TOOL_ERROR";
+    pub const TOOL_TRAPPED: &str = "TOOL_TRAPPED";
+    pub const TOOL_TIMEOUT: &str = "TOOL_TIMEOUT";
+    pub const TOOL_BUSY: &str = "TOOL_BUSY";
+    pub const TOOL_RESULT_TOO_LARGE: &str = "TOOL_RESULT_TOO_LARGE";
+    pub const TOOL_INVALID_OUTPUT: &str = "TOOL_INVALID_OUTPUT";
 
     /// All of the above, for the OpenAPI document.
     pub const ALL: &[&str] = &[
@@ -45,6 +55,16 @@ pub mod code {
         RATE_LIMITED,
         INTERNAL_ERROR,
         SERVICE_UNAVAILABLE,
+        INVALID_ARGUMENTS,
+        TOOL_NOT_FOUND,
+        TOOL_DISABLED,
+        TOOL_DANGEROUS,
+        TOOL_ERROR,
+        TOOL_TRAPPED,
+        TOOL_TIMEOUT,
+        TOOL_BUSY,
+        TOOL_RESULT_TOO_LARGE,
+        TOOL_INVALID_OUTPUT,
     ];
 }
 
@@ -131,7 +151,13 @@ impl ApiError {
         let extra = self.extra.map(|extra| *extra).unwrap_or_default();
         if self.status.is_server_error() {
             let cause = extra.cause.as_deref().unwrap_or(&self.message);
-            tracing::error!(request_id = request_id.unwrap_or("-"), code = self.code, %cause, "request failed");
+            let request_id = request_id.unwrap_or("-");
+            if self.code == code::INTERNAL_ERROR {
+                tracing::error!(request_id, code = self.code, %cause, "request failed");
+            } else {
+                // Upstream and tool failures: the server itself is fine.
+                tracing::warn!(request_id, code = self.code, %cause, "request failed");
+            }
         }
         res.status_code(self.status);
         if let Some(seconds) = extra.retry_after {

@@ -7,6 +7,7 @@ mod openapi;
 mod panel;
 pub mod reply;
 mod system;
+mod tools;
 
 use salvo::Router;
 
@@ -21,6 +22,7 @@ pub fn router() -> Router {
                 .push(auth::router())
                 .push(config::router())
                 .push(system::router())
+                .push(tools::router())
                 .push(openapi::router()),
         )
         .push(auth::link_router())

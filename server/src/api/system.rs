@@ -105,10 +105,16 @@ async fn status(depot: &mut Depot) -> ApiResult<Status> {
             ok: state.db_ok(),
         },
         extensions: Counts {
-            builtin: 0,
-            custom: 0,
+            builtin: state
+                .tools
+                .registry
+                .count_extensions(crate::tools::Source::Builtin),
+            custom: state
+                .tools
+                .registry
+                .count_extensions(crate::tools::Source::Custom),
         },
-        tools: 0,
+        tools: state.tools.registry.list().len(),
         mcp: McpCounts {
             connected: 0,
             total: 0,

@@ -23,6 +23,8 @@ pub struct Config {
     pub trigger: TriggerConfig,
     pub context: ContextConfig,
     pub llm: LlmConfig,
+    pub extensions: ExtensionsConfig,
+    pub tools: ToolsConfig,
 }
 
 impl Default for Config {
@@ -39,6 +41,8 @@ impl Default for Config {
             trigger: TriggerConfig::default(),
             context: ContextConfig::default(),
             llm: LlmConfig::default(),
+            extensions: ExtensionsConfig::default(),
+            tools: ToolsConfig::default(),
         }
     }
 }
@@ -253,6 +257,58 @@ impl Default for LlmConfig {
     }
 }
 
+/// Sandbox limits of WASM extensions (EXTENSIONS.md §2). Per-extension manifests may ask for
+/// other values up to the `max_*` caps.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExtensionsConfig {
+    /// Wall-clock deadline of one call, in milliseconds.
+    pub timeout_ms: u64,
+    pub max_timeout_ms: u64,
+    /// Linear memory cap of one instance, in MiB.
+    pub memory_mb: u64,
+    pub max_memory_mb: u64,
+    /// Concurrent calls of one extension; more get 503 `TOOL_BUSY`.
+    pub max_concurrency: u32,
+    /// Largest result a call may return, in bytes.
+    pub result_limit_bytes: u64,
+    /// Use wasmtime's pooling allocator (falls back to on-demand if it cannot reserve memory).
+    pub pooling: bool,
+    /// Instance slots of the pool.
+    pub pool_instances: u32,
+}
+
+impl Default for ExtensionsConfig {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 5_000,
+            max_timeout_ms: 60_000,
+            memory_mb: 64,
+            max_memory_mb: 512,
+            max_concurrency: 32,
+            result_limit_bytes: 1024 * 1024,
+            pooling: true,
+            pool_instances: 256,
+        }
+    }
+}
+
+/// Which tools may run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ToolsConfig {
+    /// Run tools marked dangerous.
+    pub allow_dangerous: bool,
+    /// Tools treated as dangerous besides those that declare it.
+    pub dangerous_tools: Vec<String>,
+    /// Tools only the admin (or an `admin` API key) may call.
+    pub admin_only_tools: Vec<String>,
+    /// Tools switched off.
+    pub disabled_tools: Vec<String>,
+    /// When set, only tools of these categories are enabled.
+    pub enabled_categories: Option<Vec<String>>,
+}
+
 impl Config {
     /// Checks the rules serde types cannot express.
     pub fn validate(&self) -> Result<(), String> {
@@ -266,6 +322,20 @@ impl Config {
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
             return Err("server.public_url must start with http:// or https://".into());
+        }
+        let ext = &self.extensions;
+        if ext.timeout_ms == 0 || ext.timeout_ms > ext.max_timeout_ms {
+            return Err(
+                "extensions.timeout_ms must be between 1 and extensions.max_timeout_ms".into(),
+            );
+        }
+        if ext.memory_mb == 0 || ext.memory_mb > ext.max_memory_mb {
+            return Err(
+                "extensions.memory_mb must be between 1 and extensions.max_memory_mb".into(),
+            );
+        }
+        if ext.max_concurrency == 0 {
+            return Err("extensions.max_concurrency must be positive".into());
         }
         if let Some(secret) = &self.auth.jwt_secret
             && secret.expose().len() < 32
@@ -297,7 +367,10 @@ impl Config {
 
     /// Keys whose change only takes effect after a restart.
     pub fn needs_restart(path: &str) -> bool {
-        path.starts_with("server.") || path.starts_with("log.")
+        path.starts_with("server.")
+            || path.starts_with("log.")
+            || path == "extensions.pooling"
+            || path == "extensions.pool_instances"
     }
 
     /// Keys read before the database (which holds the runtime layer) opens.

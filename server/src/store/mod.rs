@@ -2,6 +2,7 @@
 
 mod auth;
 mod config;
+mod tools;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -10,6 +11,7 @@ use surrealdb::engine::any::{self, Any};
 use surrealdb::opt::auth::Root;
 
 pub use auth::{ApiKeyRecord, LoginTokenRecord};
+pub use tools::ToolLogQuery;
 
 /// A storage failure. Its message may name internals: log it, never return it to a client.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,483 @@
+//! `/api/tools`: listing, calling, policy and logs of tools.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use salvo::http::StatusCode;
+use salvo::oapi::extract::{JsonBody, PathParam, QueryParam};
+use salvo::oapi::{ToSchema, endpoint};
+use salvo::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::error::{ApiError, code};
+use super::reply::{ApiResult, Reply};
+use crate::extensions::{CallError, ContentPart};
+use crate::http::DepotExt;
+use crate::state::AppState;
+use crate::store::ToolLogQuery;
+use crate::tools::executor::{self, ExecError, text_of};
+use crate::tools::{RegisteredTool, Source, ToolCall, ToolLogEntry};
+
+pub fn router() -> Router {
+    Router::with_path("tools")
+        .get(list_tools)
+        .push(Router::with_path("by-source").get(tools_by_source))
+        .push(Router::with_path("call").post(call_tool))
+        .push(
+            Router::with_path("builtin/config")
+                .get(get_builtin_config)
+                .put(put_builtin_config),
+        )
+        .push(
+            Router::with_path("dangerous")
+                .get(get_dangerous)
+                .put(put_dangerous),
+        )
+        .push(Router::with_path("logs").get(list_logs).delete(delete_logs))
+        .push(Router::with_path("{name}").get(get_tool))
+        .push(Router::with_path("{name}/execute").post(execute_tool))
+}
+
+#[derive(Serialize, ToSchema)]
+struct ExtensionRef {
+    name: String,
+    version: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ToolView {
+    name: String,
+    description: String,
+    category: Option<String>,
+    /// `builtin`, `custom` or `mcp`.
+    source: String,
+    /// JSON Schema of the arguments.
+    parameters: Value,
+    dangerous: bool,
+    admin_only: bool,
+    enabled: bool,
+    extension: Option<ExtensionRef>,
+}
+
+fn source_name(source: Source) -> &'static str {
+    match source {
+        Source::Builtin => "builtin",
+        Source::Custom => "custom",
+        Source::Mcp => "mcp",
+    }
+}
+
+fn view(tool: &RegisteredTool, state: &AppState) -> ToolView {
+    let config = state.config.current();
+    ToolView {
+        name: tool.spec.name.clone(),
+        description: tool.spec.description.clone(),
+        category: tool.spec.category.clone(),
+        source: source_name(tool.source).to_owned(),
+        parameters: tool.spec.input_schema.clone(),
+        dangerous: executor::is_dangerous(tool, &config.tools),
+        admin_only: executor::is_admin_only(tool, &config.tools),
+        enabled: executor::is_enabled(tool, &config.tools),
+        extension: Some(ExtensionRef {
+            name: tool.extension.name.clone(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }),
+    }
+}
+
+/// Every tool
+///
+/// Filters: `category`, `source` (`builtin`, `custom`, `mcp`), `enabled`. Lists the stored
+/// specs: nothing is instantiated.
+#[endpoint(tags("tools"))]
+async fn list_tools(
+    category: QueryParam<String, false>,
+    source: QueryParam<String, false>,
+    enabled: QueryParam<bool, false>,
+    depot: &mut Depot,
+) -> ApiResult<Vec<ToolView>> {
+    let state = depot.app().clone();
+    let source = match source.into_inner() {
+        Some(name) => Some(Source::parse(&name).ok_or_else(|| {
+            ApiError::validation("source must be builtin, custom or mcp")
+                .with_details(json!({ "field": "source" }))
+        })?),
+        None => None,
+    };
+    let category = category.into_inner();
+    let enabled = enabled.into_inner();
+    let views = state
+        .tools
+        .registry
+        .list()
+        .iter()
+        .filter(|tool| source.is_none_or(|s| tool.source == s))
+        .filter(|tool| category.is_none() || tool.spec.category == category)
+        .map(|tool| view(tool, &state))
+        .filter(|view| enabled.is_none_or(|e| view.enabled == e))
+        .collect();
+    Ok(Reply::ok(views))
+}
+
+/// Tools grouped by source
+#[endpoint(tags("tools"))]
+async fn tools_by_source(depot: &mut Depot) -> ApiResult<BTreeMap<String, Vec<ToolView>>> {
+    let state = depot.app().clone();
+    let mut groups: BTreeMap<String, Vec<ToolView>> = ["builtin", "custom", "mcp"]
+        .into_iter()
+        .map(|s| (s.to_owned(), Vec::new()))
+        .collect();
+    for tool in state.tools.registry.list() {
+        groups
+            .entry(source_name(tool.source).to_owned())
+            .or_default()
+            .push(view(&tool, &state));
+    }
+    Ok(Reply::ok(groups))
+}
+
+/// One tool
+#[endpoint(tags("tools"))]
+async fn get_tool(name: PathParam<String>, depot: &mut Depot) -> ApiResult<ToolView> {
+    let state = depot.app().clone();
+    let name = name.into_inner();
+    let tool = state
+        .tools
+        .registry
+        .get(&name)
+        .ok_or_else(|| tool_not_found(&name))?;
+    Ok(Reply::ok(view(&tool, &state)))
+}
+
+fn tool_not_found(name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        code::TOOL_NOT_FOUND,
+        format!("no tool named `{name}`"),
+    )
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct CallRequest {
+    name: String,
+    /// The arguments, checked against the tool's JSON Schema.
+    #[serde(default = "empty_object")]
+    args: Value,
+    user_id: Option<String>,
+    group_id: Option<String>,
+    conversation_id: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ExecuteRequest {
+    #[serde(default = "empty_object")]
+    args: Value,
+    user_id: Option<String>,
+    group_id: Option<String>,
+    conversation_id: Option<String>,
+}
+
+fn empty_object() -> Value {
+    json!({})
+}
+
+/// A part of a tool result: `{type: "text", text}`, `{type: "json", json}` or
+/// `{type: "image", mimeType, data}` (base64).
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum ContentView {
+    Text {
+        text: String,
+    },
+    Json {
+        json: Value,
+    },
+    Image {
+        #[serde(rename = "mimeType")]
+        mime_type: String,
+        data: String,
+    },
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct CallView {
+    /// The text parts joined.
+    result: String,
+    content: Vec<ContentView>,
+    structured: Option<Value>,
+    duration_ms: f64,
+    call_id: String,
+}
+
+/// Call a tool
+///
+/// Runs the tool in a fresh sandboxed instance. Tool failures have their own codes:
+/// `TOOL_NOT_FOUND` 404, `INVALID_ARGUMENTS` 400 (details: schema errors), `TOOL_DISABLED` /
+/// `TOOL_DANGEROUS` 403, `TOOL_ERROR` 422 (the tool's own error), `TOOL_TRAPPED` 500
+/// (details.reason: `memory_limit`, `stack_overflow`, `panic`, `trap`), `TOOL_RESULT_TOO_LARGE`
+/// and `TOOL_INVALID_OUTPUT` 502, `TOOL_BUSY` 503 (with `Retry-After`), `TOOL_TIMEOUT` 504.
+#[endpoint(tags("tools"))]
+async fn call_tool(body: JsonBody<CallRequest>, depot: &mut Depot) -> ApiResult<CallView> {
+    let body = body.into_inner();
+    run(
+        depot,
+        ToolCall {
+            name: body.name,
+            args: body.args,
+            user_id: body.user_id,
+            group_id: body.group_id,
+            conversation_id: body.conversation_id,
+        },
+    )
+    .await
+}
+
+/// Call a tool by path (alias of `POST /api/tools/call`)
+#[endpoint(tags("tools"))]
+async fn execute_tool(
+    name: PathParam<String>,
+    body: JsonBody<ExecuteRequest>,
+    depot: &mut Depot,
+) -> ApiResult<CallView> {
+    let body = body.into_inner();
+    run(
+        depot,
+        ToolCall {
+            name: name.into_inner(),
+            args: body.args,
+            user_id: body.user_id,
+            group_id: body.group_id,
+            conversation_id: body.conversation_id,
+        },
+    )
+    .await
+}
+
+async fn run(depot: &Depot, call: ToolCall) -> ApiResult<CallView> {
+    let state = depot.app().clone();
+    let principal = depot
+        .principal()
+        .cloned()
+        .ok_or_else(|| ApiError::from(crate::auth::AuthError::Required))?;
+    if !call.args.is_object() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code::INVALID_ARGUMENTS,
+            "args must be a JSON object",
+        ));
+    }
+    let config = state.config.current();
+    let outcome = state
+        .tools
+        .executor
+        .call(call, &principal, &config.tools)
+        .await
+        .map_err(exec_error)?;
+    let output = outcome.output;
+    Ok(Reply::ok(CallView {
+        result: text_of(&output),
+        content: output
+            .content
+            .into_iter()
+            .map(|part| match part {
+                ContentPart::Text(text) => ContentView::Text { text },
+                ContentPart::Json(json) => ContentView::Json { json },
+                ContentPart::Image { mime_type, data } => ContentView::Image {
+                    mime_type,
+                    data: base64::engine::general_purpose::STANDARD.encode(data),
+                },
+            })
+            .collect(),
+        structured: output.structured,
+        duration_ms: outcome.duration_ms,
+        call_id: outcome.call_id,
+    }))
+}
+
+fn exec_error(err: ExecError) -> ApiError {
+    let code = executor::error_code(&err);
+    let message = err.to_string();
+    match err {
+        ExecError::NotFound(name) => tool_not_found(&name),
+        ExecError::Disabled(_) | ExecError::Dangerous(_) | ExecError::AdminOnly(_) => {
+            ApiError::new(StatusCode::FORBIDDEN, code, message)
+        }
+        ExecError::InvalidArguments { errors, .. } => {
+            ApiError::new(StatusCode::BAD_REQUEST, code, message)
+                .with_details(json!({ "errors": errors }))
+        }
+        ExecError::Call(call) => match call {
+            CallError::InvalidArgs(m) => ApiError::new(StatusCode::BAD_REQUEST, code, m),
+            CallError::ToolFailed(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, m),
+            CallError::Timeout(_) => ApiError::new(StatusCode::GATEWAY_TIMEOUT, code, message),
+            CallError::Trapped { reason, .. } => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                code,
+                format!("the tool crashed: {reason}"),
+            )
+            .with_details(json!({ "reason": reason })),
+            CallError::ResultTooLarge { .. } | CallError::InvalidOutput(_) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, code, message)
+            }
+            CallError::Busy(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message).with_retry_after(1)
+            }
+        },
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct BuiltinConfig {
+    /// When set, only tools of these categories are enabled; `null` enables every category.
+    enabled_categories: Option<Vec<String>>,
+    disabled_tools: Vec<String>,
+}
+
+/// Which tools are on
+#[endpoint(tags("tools"))]
+async fn get_builtin_config(depot: &mut Depot) -> ApiResult<BuiltinConfig> {
+    let config = depot.app().config.current();
+    Ok(Reply::ok(BuiltinConfig {
+        enabled_categories: config.tools.enabled_categories.clone(),
+        disabled_tools: config.tools.disabled_tools.clone(),
+    }))
+}
+
+/// Switch tools and categories on and off
+///
+/// Stored as the runtime config keys `tools.enabled_categories` and `tools.disabled_tools`.
+#[endpoint(tags("tools"))]
+async fn put_builtin_config(
+    body: JsonBody<BuiltinConfig>,
+    depot: &mut Depot,
+) -> ApiResult<BuiltinConfig> {
+    let body = body.into_inner();
+    let service = &depot.app().config;
+    service
+        .set("tools.enabled_categories", json!(body.enabled_categories))
+        .await?;
+    service
+        .set("tools.disabled_tools", json!(body.disabled_tools))
+        .await?;
+    Ok(Reply::ok(body))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct DangerousConfig {
+    allow_dangerous: bool,
+    dangerous_tools: Vec<String>,
+    admin_only_tools: Vec<String>,
+}
+
+/// The dangerous-tool policy
+#[endpoint(tags("tools"))]
+async fn get_dangerous(depot: &mut Depot) -> ApiResult<DangerousConfig> {
+    let config = depot.app().config.current();
+    Ok(Reply::ok(DangerousConfig {
+        allow_dangerous: config.tools.allow_dangerous,
+        dangerous_tools: config.tools.dangerous_tools.clone(),
+        admin_only_tools: config.tools.admin_only_tools.clone(),
+    }))
+}
+
+/// Change the dangerous-tool policy
+#[endpoint(tags("tools"))]
+async fn put_dangerous(
+    body: JsonBody<DangerousConfig>,
+    depot: &mut Depot,
+) -> ApiResult<DangerousConfig> {
+    let body = body.into_inner();
+    let service = &depot.app().config;
+    service
+        .set("tools.allow_dangerous", json!(body.allow_dangerous))
+        .await?;
+    service
+        .set("tools.dangerous_tools", json!(body.dangerous_tools))
+        .await?;
+    service
+        .set("tools.admin_only_tools", json!(body.admin_only_tools))
+        .await?;
+    Ok(Reply::ok(body))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct LogView {
+    id: String,
+    tool_name: String,
+    args: Value,
+    result: Option<String>,
+    success: bool,
+    error: Option<String>,
+    user_id: Option<String>,
+    group_id: Option<String>,
+    /// The principal that called (`admin`, `key:<id>`).
+    caller: String,
+    source: String,
+    duration_ms: f64,
+    timestamp: String,
+}
+
+impl From<ToolLogEntry> for LogView {
+    fn from(entry: ToolLogEntry) -> Self {
+        Self {
+            id: entry.id,
+            tool_name: entry.tool_name,
+            args: entry.args,
+            result: entry.result,
+            success: entry.success,
+            error: entry.error,
+            user_id: entry.user_id,
+            group_id: entry.group_id,
+            caller: entry.caller,
+            source: entry.source,
+            duration_ms: entry.duration_ms,
+            timestamp: super::timestamp(entry.timestamp),
+        }
+    }
+}
+
+/// Recent tool calls, newest first
+///
+/// Records are written in batches shortly (≤ ~100 ms) after each call.
+#[endpoint(tags("tools"))]
+async fn list_logs(
+    limit: QueryParam<u32, false>,
+    #[allow(non_snake_case)] toolName: QueryParam<String, false>,
+    #[allow(non_snake_case)] userId: QueryParam<String, false>,
+    success: QueryParam<bool, false>,
+    depot: &mut Depot,
+) -> ApiResult<Vec<LogView>> {
+    let limit = limit.into_inner().unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::validation("limit must be between 1 and 500")
+            .with_details(json!({ "field": "limit" })));
+    }
+    let query = ToolLogQuery {
+        limit,
+        tool_name: toolName.into_inner(),
+        user_id: userId.into_inner(),
+        success: success.into_inner(),
+    };
+    let entries = depot.app().store.tool_logs(&query).await?;
+    Ok(Reply::ok(entries.into_iter().map(LogView::from).collect()))
+}
+
+#[derive(Serialize, ToSchema)]
+struct Deleted {
+    deleted: u64,
+}
+
+/// Delete every tool log
+#[endpoint(tags("tools"))]
+async fn delete_logs(depot: &mut Depot) -> ApiResult<Deleted> {
+    let deleted = depot.app().store.delete_tool_logs().await?;
+    Ok(Reply::ok(Deleted { deleted }))
+}

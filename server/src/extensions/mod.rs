@@ -1,0 +1,391 @@
+//! The WASM extension host: one engine and linker, a precompiled `InstancePre` per component,
+//! and a fresh sandboxed instance for every call. wasmtime types stay inside this module.
+
+mod bindings;
+mod engine;
+mod sandbox;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Engine, Store, Trap};
+
+use bindings::{CallContext, ToolExtension, ToolExtensionPre};
+pub use sandbox::CallLimits;
+use sandbox::HostState;
+
+use crate::config::ExtensionsConfig;
+
+/// A tool as a component declares it (validated at load).
+#[derive(Debug, Clone)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    pub input_schema: serde_json::Value,
+    pub output_schema: Option<serde_json::Value>,
+    pub category: Option<String>,
+    pub dangerous: bool,
+}
+
+/// One part of a tool's result.
+#[derive(Debug, Clone)]
+pub enum ContentPart {
+    Text(String),
+    Json(serde_json::Value),
+    Image { mime_type: String, data: Vec<u8> },
+}
+
+/// What a successful call returns.
+#[derive(Debug, Clone)]
+pub struct CallOutput {
+    pub content: Vec<ContentPart>,
+    pub structured: Option<serde_json::Value>,
+    /// Lines the guest logged (`host.log`, then stdout and stderr).
+    pub logs: Vec<String>,
+}
+
+/// Who calls (passed to the guest as `call-context`).
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub call_id: String,
+    pub user_id: Option<String>,
+    pub group_id: Option<String>,
+    pub conversation_id: Option<String>,
+}
+
+/// How a call failed. Each maps to its own API code.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("invalid arguments: {0}")]
+    InvalidArgs(String),
+    #[error("{0}")]
+    ToolFailed(String),
+    #[error("the tool passed its deadline of {0:?} and was stopped")]
+    Timeout(Duration),
+    #[error("the tool trapped ({reason}): {message}")]
+    Trapped {
+        reason: &'static str,
+        message: String,
+    },
+    #[error("the tool returned {size} bytes, over the limit of {limit}")]
+    ResultTooLarge { size: usize, limit: usize },
+    #[error("the tool returned invalid output: {0}")]
+    InvalidOutput(String),
+    #[error("the extension is at its concurrency limit of {0}")]
+    Busy(u32),
+}
+
+/// Why a component cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("not a WebAssembly component: {0}")]
+    NotAComponent(String),
+    #[error("the component cannot be linked: {0}")]
+    Unlinkable(String),
+    #[error("the component does not implement chatai:extension/tool@0.1.0: {0}")]
+    WrongWorld(String),
+    #[error("list-tools failed: {0}")]
+    ListTools(String),
+    #[error("invalid tool spec: {0}")]
+    InvalidSpec(String),
+}
+
+/// A loaded component, ready to serve calls.
+pub struct Extension {
+    pub name: String,
+    pub sha256: String,
+    pub size: usize,
+    pub tools: Vec<ToolSpec>,
+    pre: ToolExtensionPre<HostState>,
+    limits: CallLimits,
+    permits: Arc<Semaphore>,
+    max_concurrency: u32,
+}
+
+/// The engine, the linker and the ticker, built once at start.
+pub struct ExtensionHost {
+    engine: Engine,
+    linker: Linker<HostState>,
+    /// `pooling` or `on-demand`.
+    pub allocation: &'static str,
+}
+
+impl ExtensionHost {
+    pub fn new(config: &ExtensionsConfig) -> anyhow::Result<Self> {
+        let (engine, allocation) = engine::build(config)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|err| anyhow::anyhow!("linking WASI: {err:#}"))?;
+        ToolExtension::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
+            .map_err(|err| anyhow::anyhow!("linking chatai:extension/host: {err:#}"))?;
+        engine::start_ticker(&engine);
+        Ok(Self {
+            engine,
+            linker,
+            allocation,
+        })
+    }
+
+    /// Compiles, links and asks the component for its tools (once, in a sandbox).
+    pub async fn load(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        config: &ExtensionsConfig,
+    ) -> Result<Arc<Extension>, LoadError> {
+        if !wasmparser_is_component(bytes) {
+            return Err(LoadError::NotAComponent(
+                "expected a component (WASI 0.2); this looks like a core module or not wasm".into(),
+            ));
+        }
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|err| LoadError::NotAComponent(format!("{err:#}")))?;
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|err| LoadError::Unlinkable(format!("{err:#}")))?;
+        let pre = ToolExtensionPre::new(instance_pre)
+            .map_err(|err| LoadError::WrongWorld(format!("{err:#}")))?;
+        let limits = CallLimits {
+            memory_bytes: usize::try_from(config.memory_mb * 1024 * 1024).unwrap_or(usize::MAX),
+            timeout: Duration::from_millis(config.timeout_ms),
+            result_bytes: usize::try_from(config.result_limit_bytes).unwrap_or(usize::MAX),
+        };
+        let mut extension = Extension {
+            name: name.to_owned(),
+            sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)),
+            size: bytes.len(),
+            tools: Vec::new(),
+            pre,
+            limits,
+            permits: Arc::new(Semaphore::new(config.max_concurrency as usize)),
+            max_concurrency: config.max_concurrency,
+        };
+        let specs = self
+            .list_tools(&extension)
+            .await
+            .map_err(|err| LoadError::ListTools(err.to_string()))?;
+        extension.tools = specs
+            .into_iter()
+            .map(validate_spec)
+            .collect::<Result<_, _>>()?;
+        Ok(Arc::new(extension))
+    }
+
+    fn store(&self, limits: &CallLimits) -> Store<HostState> {
+        let mut store = Store::new(&self.engine, HostState::new(limits));
+        store.limiter(|state| state.limiter());
+        // Yield to the async runtime at every epoch tick, so a spinning guest never holds a
+        // worker thread; the deadline itself is enforced by a timeout around the call.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        store
+    }
+
+    async fn list_tools(
+        &self,
+        extension: &Extension,
+    ) -> Result<Vec<bindings::ToolSpec>, CallError> {
+        let mut store = self.store(&extension.limits);
+        let deadline = extension.limits.timeout;
+        let run = async {
+            let instance = extension.pre.instantiate_async(&mut store).await?;
+            instance
+                .chatai_extension_tool()
+                .call_list_tools(&mut store)
+                .await
+        };
+        match tokio::time::timeout(deadline, run).await {
+            Err(_) => Err(CallError::Timeout(deadline)),
+            Ok(Err(err)) => Err(trap(err, store.data())),
+            Ok(Ok(specs)) => Ok(specs),
+        }
+    }
+
+    /// Runs one tool in a fresh instance, within the extension's limits.
+    pub async fn call(
+        &self,
+        extension: &Extension,
+        tool: &str,
+        args: &str,
+        caller: &Caller,
+    ) -> Result<CallOutput, CallError> {
+        let _permit = extension
+            .permits
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| CallError::Busy(extension.max_concurrency))?;
+        let limits = extension.limits;
+        let started = Instant::now();
+        let mut store = self.store(&limits);
+        let ctx = CallContext {
+            call_id: caller.call_id.clone(),
+            user_id: caller.user_id.clone(),
+            group_id: caller.group_id.clone(),
+            conversation_id: caller.conversation_id.clone(),
+            deadline_ms: u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),
+        };
+        let args = args.to_owned();
+        let run = async {
+            let instance = extension.pre.instantiate_async(&mut store).await?;
+            instance
+                .chatai_extension_tool()
+                .call_call(&mut store, tool, &args, &ctx)
+                .await
+        };
+        let outcome = match tokio::time::timeout(limits.timeout, run).await {
+            Err(_) => return Err(CallError::Timeout(limits.timeout)),
+            Ok(Err(err)) => return Err(trap(err, store.data())),
+            Ok(Ok(outcome)) => outcome,
+        };
+        tracing::debug!(
+            tool,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "tool ran"
+        );
+        let result = outcome.map_err(|err| match err {
+            bindings::ToolError::InvalidArgs(m) => CallError::InvalidArgs(m),
+            bindings::ToolError::NotFound(m) => CallError::ToolFailed(format!("not found: {m}")),
+            bindings::ToolError::Denied(m) => CallError::ToolFailed(format!("denied: {m}")),
+            bindings::ToolError::Failed(m) => CallError::ToolFailed(m),
+        })?;
+        convert_result(result, &limits, store.data())
+    }
+}
+
+impl Extension {
+    pub fn timeout(&self) -> Duration {
+        self.limits.timeout
+    }
+}
+
+/// Names the trap: memory cap, stack overflow, panic, or something else.
+fn trap(err: wasmtime::Error, state: &HostState) -> CallError {
+    let reason = if state.memory_denied() {
+        "memory_limit"
+    } else {
+        match err.downcast_ref::<Trap>() {
+            Some(Trap::StackOverflow) => "stack_overflow",
+            Some(Trap::UnreachableCodeReached) => "panic",
+            // A Rust guest's shadow stack (in linear memory) overflowing looks like this too.
+            Some(Trap::MemoryOutOfBounds) => "memory_out_of_bounds",
+            Some(Trap::OutOfFuel) | Some(Trap::Interrupt) => "interrupted",
+            Some(_) => "trap",
+            None => "host_error",
+        }
+    };
+    CallError::Trapped {
+        reason,
+        message: format!("{err:#}"),
+    }
+}
+
+fn convert_result(
+    result: bindings::CallResult,
+    limits: &CallLimits,
+    state: &HostState,
+) -> Result<CallOutput, CallError> {
+    let size: usize = result
+        .content
+        .iter()
+        .map(|part| match part {
+            bindings::Content::Text(t) | bindings::Content::Json(t) => t.len(),
+            bindings::Content::Image(i) => i.data.len() + i.mime_type.len(),
+        })
+        .sum::<usize>()
+        + result.structured.as_ref().map_or(0, String::len);
+    if size > limits.result_bytes {
+        return Err(CallError::ResultTooLarge {
+            size,
+            limit: limits.result_bytes,
+        });
+    }
+    let parse = |json: &str, what: &str| {
+        serde_json::from_str::<serde_json::Value>(json)
+            .map_err(|err| CallError::InvalidOutput(format!("{what} is not JSON: {err}")))
+    };
+    let content = result
+        .content
+        .into_iter()
+        .map(|part| {
+            Ok(match part {
+                bindings::Content::Text(text) => ContentPart::Text(text),
+                bindings::Content::Json(json) => ContentPart::Json(parse(&json, "a json part")?),
+                bindings::Content::Image(image) => ContentPart::Image {
+                    mime_type: image.mime_type,
+                    data: image.data,
+                },
+            })
+        })
+        .collect::<Result<Vec<_>, CallError>>()?;
+    let structured = result
+        .structured
+        .as_deref()
+        .map(|json| parse(json, "structured"))
+        .transpose()?;
+    let mut logs: Vec<String> = state
+        .logs
+        .iter()
+        .map(|(level, line)| format!("{level:?}: {line}"))
+        .collect();
+    let (stdout, stderr) = state.stdio();
+    logs.extend(stdout.lines().map(|l| format!("stdout: {l}")));
+    logs.extend(stderr.lines().map(|l| format!("stderr: {l}")));
+    if state.dropped_logs() > 0 {
+        logs.push(format!("… {} more lines dropped", state.dropped_logs()));
+    }
+    Ok(CallOutput {
+        content,
+        structured,
+        logs,
+    })
+}
+
+/// The component-model layer byte of the wasm header (core modules are version 1, layer 0).
+fn wasmparser_is_component(bytes: &[u8]) -> bool {
+    bytes.len() >= 8 && bytes[0..4] == *b"\0asm" && bytes[6..8] == [0x01, 0x00]
+}
+
+/// `^[a-z][a-z0-9_]{0,63}$` and an object schema that compiles.
+fn validate_spec(spec: bindings::ToolSpec) -> Result<ToolSpec, LoadError> {
+    let name_ok = spec.name.len() <= 64
+        && spec.name.starts_with(|c: char| c.is_ascii_lowercase())
+        && spec
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !name_ok {
+        return Err(LoadError::InvalidSpec(format!(
+            "tool name `{}` must match ^[a-z][a-z0-9_]{{0,63}}$",
+            spec.name
+        )));
+    }
+    let input_schema: serde_json::Value =
+        serde_json::from_str(&spec.input_schema).map_err(|err| {
+            LoadError::InvalidSpec(format!("{}: input schema is not JSON: {err}", spec.name))
+        })?;
+    if let Err(err) = jsonschema::validator_for(&input_schema) {
+        return Err(LoadError::InvalidSpec(format!(
+            "{}: input schema is not a valid JSON Schema: {err}",
+            spec.name
+        )));
+    }
+    let output_schema = spec
+        .output_schema
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|err| {
+            LoadError::InvalidSpec(format!("{}: output schema is not JSON: {err}", spec.name))
+        })?;
+    Ok(ToolSpec {
+        name: spec.name,
+        description: spec.description,
+        input_schema,
+        output_schema,
+        category: spec.category,
+        dangerous: spec.dangerous,
+    })
+}

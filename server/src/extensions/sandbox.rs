@@ -1,0 +1,169 @@
+//! What one call's store holds: a deny-by-default WASI context, resource limits, captured logs.
+
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::chatai::extension::{host, types};
+
+/// Lines a call may log through `host.log` and their length cap.
+const MAX_LOG_LINES: usize = 1000;
+const MAX_LOG_LINE: usize = 4096;
+/// Bytes of stdout/stderr kept per call.
+const MAX_STDIO: usize = 64 * 1024;
+
+/// Limits of one call, precomputed per extension.
+#[derive(Debug, Clone, Copy)]
+pub struct CallLimits {
+    pub memory_bytes: usize,
+    pub timeout: std::time::Duration,
+    pub result_bytes: usize,
+}
+
+/// The store data of one call.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: Limiter,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+    /// Lines logged through `host.log`, as `(level, message)`.
+    pub logs: Vec<(types::LogLevel, String)>,
+    dropped_logs: usize,
+}
+
+impl HostState {
+    /// A fresh sandbox: no args, no env, empty stdin, stdout/stderr captured, no preopened
+    /// directory, and TCP, UDP and name lookup refused for every address.
+    pub fn new(limits: &CallLimits) -> Self {
+        let stdout = MemoryOutputPipe::new(MAX_STDIO);
+        let stderr = MemoryOutputPipe::new(MAX_STDIO);
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
+            .build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: Limiter {
+                memory_bytes: limits.memory_bytes,
+                memory_denied: false,
+            },
+            stdout,
+            stderr,
+            logs: Vec::new(),
+            dropped_logs: 0,
+        }
+    }
+
+    pub fn limiter(&mut self) -> &mut dyn ResourceLimiter {
+        &mut self.limiter
+    }
+
+    /// Whether the call hit its memory cap (to name the trap).
+    pub fn memory_denied(&self) -> bool {
+        self.limiter.memory_denied
+    }
+
+    /// What the guest wrote on stdout and stderr (capped).
+    pub fn stdio(&self) -> (String, String) {
+        (
+            String::from_utf8_lossy(&self.stdout.contents()).into_owned(),
+            String::from_utf8_lossy(&self.stderr.contents()).into_owned(),
+        )
+    }
+
+    pub fn dropped_logs(&self) -> usize {
+        self.dropped_logs
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Caps linear memory; tables and instances are capped by the engine's pool.
+struct Limiter {
+    memory_bytes: usize,
+    memory_denied: bool,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            self.memory_denied = true;
+            return Err(wasmtime::format_err!(
+                "memory limit of {} bytes reached",
+                self.memory_bytes
+            ));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+impl types::Host for HostState {}
+
+impl host::Host for HostState {
+    async fn log(&mut self, level: types::LogLevel, message: String) {
+        if self.logs.len() >= MAX_LOG_LINES {
+            self.dropped_logs += 1;
+            return;
+        }
+        let mut message = message;
+        if message.len() > MAX_LOG_LINE {
+            let mut cut = MAX_LOG_LINE;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+        }
+        self.logs.push((level, message));
+    }
+
+    async fn progress(&mut self, done: u32, total: Option<u32>, message: String) {
+        tracing::debug!(done, ?total, %message, "tool progress");
+    }
+
+    async fn config_get(&mut self, _key: String) -> Option<String> {
+        // Per-extension configuration arrives with capabilities (issue 4): none is granted yet.
+        None
+    }
+
+    async fn kv_get(&mut self, _key: String) -> Result<Option<Vec<u8>>, String> {
+        Err(NOT_GRANTED.to_owned())
+    }
+
+    async fn kv_set(&mut self, _key: String, _value: Vec<u8>) -> Result<(), String> {
+        Err(NOT_GRANTED.to_owned())
+    }
+
+    async fn kv_delete(&mut self, _key: String) -> Result<(), String> {
+        Err(NOT_GRANTED.to_owned())
+    }
+}
+
+const NOT_GRANTED: &str = "the kv capability is not granted to this extension";

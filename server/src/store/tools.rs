@@ -1,0 +1,73 @@
+//! Tool-call logs.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Store, StoreError, present_fields};
+use crate::tools::ToolLogEntry;
+
+/// Filters of `GET /api/tools/logs`.
+#[derive(Debug, Default)]
+pub struct ToolLogQuery {
+    pub limit: u32,
+    pub tool_name: Option<String>,
+    pub user_id: Option<String>,
+    pub success: Option<bool>,
+}
+
+impl Store {
+    pub async fn insert_tool_logs(&self, entries: &[ToolLogEntry]) -> Result<(), StoreError> {
+        let rows: Vec<Value> = entries
+            .iter()
+            .map(|entry| serde_json::to_value(entry).map(present_fields))
+            .collect::<Result<_, _>>()?;
+        self.execute("INSERT INTO tool_log $rows", json!({ "rows": rows }))
+            .await
+    }
+
+    /// Newest first.
+    pub async fn tool_logs(&self, query: &ToolLogQuery) -> Result<Vec<ToolLogEntry>, StoreError> {
+        let mut conditions = Vec::new();
+        if query.tool_name.is_some() {
+            conditions.push("tool_name = $tool_name");
+        }
+        if query.user_id.is_some() {
+            conditions.push("user_id = $user_id");
+        }
+        if query.success.is_some() {
+            conditions.push("success = $success");
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT record::id(id) AS id, tool_name, args, result, success, error, user_id, group_id, \
+             caller, source, duration_ms, timestamp FROM tool_log {filter} ORDER BY timestamp DESC LIMIT $limit"
+        );
+        let vars = present_fields(json!({
+            "limit": query.limit,
+            "tool_name": query.tool_name,
+            "user_id": query.user_id,
+            "success": query.success,
+        }));
+        self.rows(&sql, vars, 0).await
+    }
+
+    /// Deletes every tool log; returns how many there were.
+    pub async fn delete_tool_logs(&self) -> Result<u64, StoreError> {
+        #[derive(Deserialize)]
+        struct Count {
+            count: u64,
+        }
+        let counts: Vec<Count> = self
+            .rows(
+                "SELECT count() AS count FROM tool_log GROUP ALL; DELETE tool_log;",
+                json!({}),
+                0,
+            )
+            .await?;
+        Ok(counts.first().map_or(0, |c| c.count))
+    }
+}

@@ -1,0 +1,43 @@
+//! Tools: one registry of every tool (builtin and custom WASM today; skills and MCP later) and
+//! one executor that every caller goes through.
+
+pub mod executor;
+pub mod logs;
+pub mod registry;
+
+use std::sync::Arc;
+
+pub use executor::{ExecError, ToolCall, ToolExecutor, ToolOutcome};
+pub use logs::{ToolLogEntry, ToolLogQueue};
+pub use registry::{RegisteredTool, Source, ToolRegistry};
+
+use crate::config::ExtensionsConfig;
+use crate::extensions::ExtensionHost;
+
+mod builtins {
+    include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
+}
+
+/// Loads the builtin components compiled into this binary.
+pub async fn load_builtins(
+    host: &ExtensionHost,
+    registry: &ToolRegistry,
+    config: &ExtensionsConfig,
+) -> anyhow::Result<usize> {
+    for (name, bytes) in builtins::BUILTINS {
+        let extension = host
+            .load(name, bytes, config)
+            .await
+            .map_err(|err| anyhow::anyhow!("builtin extension `{name}`: {err}"))?;
+        registry
+            .register(extension, Source::Builtin)
+            .map_err(|err| anyhow::anyhow!("builtin extension `{name}`: {err}"))?;
+    }
+    Ok(builtins::BUILTINS.len())
+}
+
+/// Everything the tool endpoints need.
+pub struct ToolService {
+    pub executor: ToolExecutor,
+    pub registry: Arc<ToolRegistry>,
+}
