@@ -127,7 +127,10 @@ async fn calls_never_share_state() {
 
 #[tokio::test]
 async fn spinning_tools_do_not_stop_other_callers() {
-    let server = server().await;
+    // A longer deadline than the other tests: the normal calls must all be served while the
+    // spinners still run, even on a loaded machine.
+    let server = TestServer::start_with("[extensions]\ntimeout_ms = 4000\n").await;
+    server.load_fixture("misbehave").await.expect("misbehave");
     let mut spinners = Vec::new();
     for _ in 0..8 {
         let request = server
@@ -150,8 +153,74 @@ async fn spinning_tools_do_not_stop_other_callers() {
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["data"]["result"], (n + 1).to_string());
     }
+    // They were served while the spinners were still running, not after them.
+    assert!(
+        spinners.iter().all(|s| !s.is_finished()),
+        "normal calls waited for the spinners"
+    );
     for spinner in spinners {
         assert_eq!(spinner.await.expect("task"), StatusCode::GATEWAY_TIMEOUT);
     }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn guest_logs_are_captured_and_capped() {
+    let server = server().await;
+    let (status, body) = call(&server, "chatty").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut logs = Vec::new();
+    for _ in 0..50 {
+        let (_, body) = server.get("/api/tools/logs?toolName=chatty").await;
+        if let Some(entry) = body["data"].as_array().and_then(|l| l.first()) {
+            logs = entry["logs"].as_array().cloned().unwrap_or_default();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // 1,000 host.log lines kept of 2,000, a note of the rest, then stdout.
+    assert_eq!(logs.len(), 1002, "{:?}", logs.last());
+    assert_eq!(logs[0], "info: line 0");
+    assert_eq!(logs[999], "info: line 999");
+    assert_eq!(logs[1000], "stdout: to stdout");
+    assert_eq!(logs[1001], "… 1000 more lines dropped");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn over_the_concurrency_cap_is_tool_busy() {
+    let server = TestServer::start_with(
+        "[extensions]\ntimeout_ms = 1000\nmemory_mb = 32\nmax_concurrency = 2\n",
+    )
+    .await;
+    server.load_fixture("misbehave").await.expect("misbehave");
+    let (_, config) = server.get("/api/config").await;
+    assert_eq!(config["data"]["extensions"]["max_concurrency"], 2);
+    let mut spinners = Vec::new();
+    for _ in 0..2 {
+        let request = server
+            .admin(Method::POST, "/api/tools/call")
+            .json(&json!({"name": "spin_forever", "args": {}}));
+        spinners.push(tokio::spawn(async move {
+            request.send().await.expect("spinner").status()
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let response = server
+        .admin(Method::POST, "/api/tools/call")
+        .json(&json!({"name": "panic", "args": {}}))
+        .send()
+        .await
+        .expect("third call");
+    let status = response.status();
+    let retry_after = response.headers().get("retry-after").cloned();
+    let body: Value = response.json().await.expect("json");
+    assert_error(status, &body, 503, "TOOL_BUSY");
+    assert_eq!(retry_after.expect("Retry-After"), "1");
+    for spinner in spinners {
+        assert_eq!(spinner.await.expect("task"), StatusCode::GATEWAY_TIMEOUT);
+    }
+    // Other extensions are not affected by this one's cap.
+    still_healthy(&server).await;
     server.stop().await;
 }

@@ -423,6 +423,9 @@ struct LogView {
     source: String,
     duration_ms: f64,
     timestamp: String,
+    /// What the guest logged: `host.log` lines (at most 1,000 of 4 KiB), then stdout and
+    /// stderr (64 KiB each).
+    logs: Vec<String>,
 }
 
 impl From<ToolLogEntry> for LogView {
@@ -440,6 +443,7 @@ impl From<ToolLogEntry> for LogView {
             source: entry.source,
             duration_ms: entry.duration_ms,
             timestamp: super::timestamp(entry.timestamp),
+            logs: entry.logs,
         }
     }
 }

@@ -7,4 +7,6 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use chatai::extension::types::{CallContext, CallResult, Content, ToolError, ToolSpec};
+pub use chatai::extension::types::{
+    CallContext, CallResult, Content, LogLevel, ToolError, ToolSpec,
+};

@@ -7,7 +7,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use crate::config::ExtensionsConfig;
 
 /// How often the epoch advances: the granularity of deadlines and of cooperative yields.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 
 /// Builds the engine: component model, epoch interruption, and the pooling allocator sized from
 /// the config; if the pool cannot be reserved (small address space, sandbox limits) it falls

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use bindings::{CallContext, ToolExtension, ToolExtensionPre};
 pub use sandbox::CallLimits;
@@ -178,9 +178,16 @@ impl ExtensionHost {
         let mut store = Store::new(&self.engine, HostState::new(limits));
         store.limiter(|state| state.limiter());
         // Yield to the async runtime at every epoch tick, so a spinning guest never holds a
-        // worker thread; the deadline itself is enforced by a timeout around the call.
+        // worker thread; the deadline itself is enforced by a timeout around the call. The
+        // yield is tokio's own: it lets the runtime poll I/O before resuming the guest (a plain
+        // self-wake would starve new connections for up to tokio's event interval).
         store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
+        store.epoch_deadline_callback(|_| {
+            Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(tokio::task::yield_now()),
+            ))
+        });
         store
     }
 
@@ -328,7 +335,7 @@ fn convert_result(
     let mut logs: Vec<String> = state
         .logs
         .iter()
-        .map(|(level, line)| format!("{level:?}: {line}"))
+        .map(|(level, line)| format!("{}: {line}", level_name(*level)))
         .collect();
     let (stdout, stderr) = state.stdio();
     logs.extend(stdout.lines().map(|l| format!("stdout: {l}")));
@@ -341,6 +348,16 @@ fn convert_result(
         structured,
         logs,
     })
+}
+
+fn level_name(level: bindings::LogLevel) -> &'static str {
+    match level {
+        bindings::LogLevel::Trace => "trace",
+        bindings::LogLevel::Debug => "debug",
+        bindings::LogLevel::Info => "info",
+        bindings::LogLevel::Warn => "warn",
+        bindings::LogLevel::Error => "error",
+    }
 }
 
 /// The component-model layer byte of the wasm header (core modules are version 1, layer 0).

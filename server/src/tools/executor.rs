@@ -132,6 +132,10 @@ impl ToolExecutor {
                 .to_owned(),
             duration_ms,
             timestamp: now_ms(),
+            logs: result
+                .as_ref()
+                .map(|output| output.logs.clone())
+                .unwrap_or_default(),
         });
         result.map(|output| ToolOutcome {
             call_id,

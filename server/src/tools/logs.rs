@@ -25,6 +25,9 @@ pub struct ToolLogEntry {
     pub duration_ms: f64,
     /// Unix milliseconds.
     pub timestamp: i64,
+    /// What the guest logged (`host.log`, stdout, stderr), capped per call.
+    #[serde(default)]
+    pub logs: Vec<String>,
 }
 
 const QUEUE: usize = 8192;
