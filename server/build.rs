@@ -13,9 +13,6 @@ const BUILTINS: &[&str] = &[
 fn main() {
     let manifest_dir =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
-    for watched in ["../sdk/src", "../sdk/Cargo.toml", "../wit"] {
-        println!("cargo:rerun-if-changed={watched}");
-    }
     let wasm_dir =
         chatai_wasm_build::build_components(&manifest_dir.join("../extensions"), "wasm-extensions");
     let mut generated = String::from(

@@ -211,12 +211,13 @@ impl ExtensionHost {
         }
     }
 
-    /// Runs one tool in a fresh instance, within the extension's limits.
+    /// Runs one tool in a fresh instance, within the extension's limits. `args` is the JSON
+    /// text handed to the guest as is (owned: the bindings take `&String`).
     pub async fn call(
         &self,
         extension: &Extension,
         tool: &str,
-        args: &str,
+        args: String,
         caller: &Caller,
     ) -> Result<CallOutput, CallError> {
         let _permit = extension
@@ -234,7 +235,6 @@ impl ExtensionHost {
             conversation_id: caller.conversation_id.clone(),
             deadline_ms: u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),
         };
-        let args = args.to_owned();
         let run = async {
             let instance = extension.pre.instantiate_async(&mut store).await?;
             instance

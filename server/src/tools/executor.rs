@@ -103,8 +103,9 @@ impl ToolExecutor {
             Ok(_) => "ok",
             Err(err) => error_code(err),
         };
-        metrics::counter!("chatai_tool_calls_total", "tool" => call.name.clone(), "outcome" => outcome_label).increment(1);
-        metrics::histogram!("chatai_tool_call_duration_seconds", "tool" => call.name.clone())
+        let tool_label = metrics::SharedString::from(call.name.clone());
+        metrics::counter!("chatai_tool_calls_total", "tool" => tool_label.clone(), "outcome" => outcome_label).increment(1);
+        metrics::histogram!("chatai_tool_call_duration_seconds", "tool" => tool_label)
             .record(duration_ms / 1000.0);
         self.logs.push(ToolLogEntry {
             id: call_id.clone(),
@@ -187,10 +188,7 @@ impl ToolExecutor {
             group_id: call.group_id.clone(),
             conversation_id: call.conversation_id.clone(),
         };
-        Ok(self
-            .host
-            .call(&tool.extension, name, &args, &caller)
-            .await?)
+        Ok(self.host.call(&tool.extension, name, args, &caller).await?)
     }
 }
 

@@ -16,6 +16,11 @@ use std::process::Command;
 #[allow(clippy::print_stdout)] // Cargo reads build-script directives from stdout.
 pub fn build_components(workspace: &Path, name: &str) -> PathBuf {
     println!("cargo:rerun-if-changed={}", workspace.display());
+    // Every component here is built against the SDK and the WIT contract.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for shared in ["sdk/src", "sdk/Cargo.toml", "wit"] {
+        println!("cargo:rerun-if-changed={}", root.join(shared).display());
+    }
     let out_dir =
         PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR is set for build scripts"));
     // OUT_DIR = <target>/<profile>/build/<pkg>/out

@@ -18,12 +18,14 @@ async fn main() -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("uuid tool missing"))?;
     let caller = Caller::default();
     for _ in 0..500 {
-        host.call(&tool.extension, "uuid", "{}", &caller).await?;
+        host.call(&tool.extension, "uuid", "{}".to_owned(), &caller)
+            .await?;
     }
     let mut samples = Vec::with_capacity(20_000);
     for _ in 0..20_000 {
         let started = Instant::now();
-        host.call(&tool.extension, "uuid", "{}", &caller).await?;
+        host.call(&tool.extension, "uuid", "{}".to_owned(), &caller)
+            .await?;
         samples.push(started.elapsed().as_secs_f64() * 1e6);
     }
     samples.sort_by(f64::total_cmp);
