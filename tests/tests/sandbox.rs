@@ -188,6 +188,33 @@ async fn guest_logs_are_captured_and_capped() {
 }
 
 #[tokio::test]
+async fn a_failed_call_keeps_the_guest_output_in_its_log() {
+    let server = server().await;
+    let (status, body) = call(&server, "panic").await;
+    assert_error(status, &body, 500, "TOOL_TRAPPED");
+    let mut entry = Value::Null;
+    for _ in 0..50 {
+        let (_, body) = server.get("/api/tools/logs?toolName=panic").await;
+        if let Some(first) = body["data"].as_array().and_then(|l| l.first()) {
+            entry = first.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(entry["success"], false, "{entry}");
+    let logs = entry["logs"].as_array().cloned().unwrap_or_default();
+    assert!(
+        logs.iter().any(|line| {
+            line.as_str().is_some_and(|l| {
+                l.starts_with("stderr: ") && l.contains("this fixture always panics")
+            })
+        }),
+        "the panic message on stderr is kept: {entry}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn over_the_concurrency_cap_is_tool_busy() {
     let server = TestServer::start_with(
         "[extensions]\ntimeout_ms = 1000\nmemory_mb = 32\nmax_concurrency = 2\n",

@@ -6,7 +6,7 @@ mod engine;
 mod sandbox;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -42,7 +42,14 @@ pub enum ContentPart {
 pub struct CallOutput {
     pub content: Vec<ContentPart>,
     pub structured: Option<serde_json::Value>,
-    /// Lines the guest logged (`host.log`, then stdout and stderr).
+}
+
+/// How a call ended, with what the guest logged on the way (kept for failed calls too: the
+/// output of a guest that trapped or ran out of time is what its author needs most).
+#[derive(Debug)]
+pub struct Called {
+    pub result: Result<CallOutput, CallError>,
+    /// Lines the guest logged (`host.log`, then stdout and stderr), capped.
     pub logs: Vec<String>,
 }
 
@@ -219,14 +226,14 @@ impl ExtensionHost {
         tool: &str,
         args: String,
         caller: &Caller,
-    ) -> Result<CallOutput, CallError> {
-        let _permit = extension
-            .permits
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| CallError::Busy(extension.max_concurrency))?;
+    ) -> Called {
+        let Ok(_permit) = extension.permits.clone().try_acquire_owned() else {
+            return Called {
+                result: Err(CallError::Busy(extension.max_concurrency)),
+                logs: Vec::new(),
+            };
+        };
         let limits = extension.limits;
-        let started = Instant::now();
         let mut store = self.store(&limits);
         let ctx = CallContext {
             call_id: caller.call_id.clone(),
@@ -242,23 +249,23 @@ impl ExtensionHost {
                 .call_call(&mut store, tool, &args, &ctx)
                 .await
         };
-        let outcome = match tokio::time::timeout(limits.timeout, run).await {
-            Err(_) => return Err(CallError::Timeout(limits.timeout)),
-            Ok(Err(err)) => return Err(trap(err, store.data())),
-            Ok(Ok(outcome)) => outcome,
+        let result = match tokio::time::timeout(limits.timeout, run).await {
+            Err(_) => Err(CallError::Timeout(limits.timeout)),
+            Ok(Err(err)) => Err(trap(err, store.data())),
+            Ok(Ok(Err(err))) => Err(match err {
+                bindings::ToolError::InvalidArgs(m) => CallError::InvalidArgs(m),
+                bindings::ToolError::NotFound(m) => {
+                    CallError::ToolFailed(format!("not found: {m}"))
+                }
+                bindings::ToolError::Denied(m) => CallError::ToolFailed(format!("denied: {m}")),
+                bindings::ToolError::Failed(m) => CallError::ToolFailed(m),
+            }),
+            Ok(Ok(Ok(result))) => convert_result(result, &limits),
         };
-        tracing::debug!(
-            tool,
-            elapsed_us = started.elapsed().as_micros() as u64,
-            "tool ran"
-        );
-        let result = outcome.map_err(|err| match err {
-            bindings::ToolError::InvalidArgs(m) => CallError::InvalidArgs(m),
-            bindings::ToolError::NotFound(m) => CallError::ToolFailed(format!("not found: {m}")),
-            bindings::ToolError::Denied(m) => CallError::ToolFailed(format!("denied: {m}")),
-            bindings::ToolError::Failed(m) => CallError::ToolFailed(m),
-        })?;
-        convert_result(result, &limits, store.data())
+        Called {
+            result,
+            logs: guest_logs(store.data()),
+        }
     }
 }
 
@@ -292,7 +299,6 @@ fn trap(err: wasmtime::Error, state: &HostState) -> CallError {
 fn convert_result(
     result: bindings::CallResult,
     limits: &CallLimits,
-    state: &HostState,
 ) -> Result<CallOutput, CallError> {
     let size: usize = result
         .content
@@ -332,6 +338,14 @@ fn convert_result(
         .as_deref()
         .map(|json| parse(json, "structured"))
         .transpose()?;
+    Ok(CallOutput {
+        content,
+        structured,
+    })
+}
+
+/// The guest's log lines, then its stdout and stderr, and a note of how many were dropped.
+fn guest_logs(state: &HostState) -> Vec<String> {
     let mut logs: Vec<String> = state
         .logs
         .iter()
@@ -343,11 +357,7 @@ fn convert_result(
     if state.dropped_logs() > 0 {
         logs.push(format!("… {} more lines dropped", state.dropped_logs()));
     }
-    Ok(CallOutput {
-        content,
-        structured,
-        logs,
-    })
+    logs
 }
 
 fn level_name(level: bindings::LogLevel) -> &'static str {

@@ -48,21 +48,21 @@ async fn pass(
 
     // Rate limit first, so that guessing credentials is limited too.
     if !UNLIMITED.contains(&path.as_str()) {
-        let ip = client_ip(req);
-        let (key, per_minute) = if LOGIN.contains(&path.as_str()) {
-            (format!("login:{ip}"), config.rate_limit.login_per_minute)
-        } else {
-            match &identified {
-                Ok(Some(principal)) => (
-                    principal.rate_key(),
-                    principal
-                        .rate_limit_per_minute
-                        .unwrap_or(config.rate_limit.per_minute),
-                ),
-                _ => (format!("ip:{ip}"), config.rate_limit.per_minute),
-            }
+        let login = LOGIN.contains(&path.as_str());
+        let principal = identified.as_ref().ok().and_then(Option::as_ref);
+        let per_minute = match principal {
+            _ if login => config.rate_limit.login_per_minute,
+            Some(principal) => principal
+                .rate_limit_per_minute
+                .unwrap_or(config.rate_limit.per_minute),
+            None => config.rate_limit.per_minute,
         };
         if per_minute > 0 {
+            let key = match principal {
+                _ if login => format!("login:{}", client_ip(req)),
+                Some(principal) => principal.rate_key(),
+                None => format!("ip:{}", client_ip(req)),
+            };
             let decision = state.rate_limiter.check(key, per_minute).await?;
             if let Some(refused) = decision.apply(res) {
                 return Err(refused);

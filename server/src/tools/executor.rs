@@ -94,8 +94,8 @@ impl ToolExecutor {
         let started = Instant::now();
         let call_id = uuid::Uuid::new_v4().to_string();
         let tool = self.registry.get(&call.name);
-        let result = match &tool {
-            None => Err(ExecError::NotFound(call.name.clone())),
+        let (result, guest_logs) = match &tool {
+            None => (Err(ExecError::NotFound(call.name.clone())), Vec::new()),
             Some(tool) => self.run(tool, &call, &call_id, principal, config).await,
         };
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -133,10 +133,7 @@ impl ToolExecutor {
                 .to_owned(),
             duration_ms,
             timestamp: now_ms(),
-            logs: result
-                .as_ref()
-                .map(|output| output.logs.clone())
-                .unwrap_or_default(),
+            logs: guest_logs,
         });
         result.map(|output| ToolOutcome {
             call_id,
@@ -152,16 +149,17 @@ impl ToolExecutor {
         call_id: &str,
         principal: &Principal,
         config: &ToolsConfig,
-    ) -> Result<CallOutput, ExecError> {
+    ) -> (Result<CallOutput, ExecError>, Vec<String>) {
+        let refused = |err| (Err(err), Vec::new());
         let name = &tool.spec.name;
         if !is_enabled(tool, config) {
-            return Err(ExecError::Disabled(name.clone()));
+            return refused(ExecError::Disabled(name.clone()));
         }
         if is_dangerous(tool, config) && !config.allow_dangerous {
-            return Err(ExecError::Dangerous(name.clone()));
+            return refused(ExecError::Dangerous(name.clone()));
         }
         if is_admin_only(tool, config) && !principal.is_admin() {
-            return Err(ExecError::AdminOnly(name.clone()));
+            return refused(ExecError::AdminOnly(name.clone()));
         }
         let errors: Vec<String> = tool
             .validator
@@ -176,7 +174,7 @@ impl ToolExecutor {
             })
             .collect();
         if !errors.is_empty() {
-            return Err(ExecError::InvalidArguments {
+            return refused(ExecError::InvalidArguments {
                 name: name.clone(),
                 errors,
             });
@@ -188,7 +186,8 @@ impl ToolExecutor {
             group_id: call.group_id.clone(),
             conversation_id: call.conversation_id.clone(),
         };
-        Ok(self.host.call(&tool.extension, name, args, &caller).await?)
+        let called = self.host.call(&tool.extension, name, args, &caller).await;
+        (called.result.map_err(ExecError::from), called.logs)
     }
 }
 

@@ -1,43 +1,99 @@
-//! In-process benchmark: instantiate + call + drop of a builtin tool, fresh instance per call.
-//! Prints p50/p90/p99 in microseconds. Used by `bench/run.sh`; not a test.
+//! In-process benchmarks, used by `bench/run.sh` (not tests):
+//! - instantiate + call + drop of a builtin tool, fresh instance per call: p50/p90/p99;
+//! - the deadline overshoot: 8 concurrent `spin_forever` calls (test fixture `misbehave`) with
+//!   a 5 s deadline, how long after the deadline each call returned.
+//!
+//! Prints one Markdown table row per measurement.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chatai_server::config::ExtensionsConfig;
-use chatai_server::extensions::{Caller, ExtensionHost};
+use chatai_server::extensions::{CallError, Caller, ExtensionHost};
 use chatai_server::tools::{ToolRegistry, load_builtins};
+
+const CALLS: usize = 20_000;
+const SPINNERS: usize = 8;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let config = ExtensionsConfig::default();
-    let host = ExtensionHost::new(&config)?;
+    let host = Arc::new(ExtensionHost::new(&config)?);
+    let mut out = instantiate_and_call(&host, &config).await?;
+    out.push_str(&deadline_overshoot(host, &config).await?);
+    std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
+    Ok(())
+}
+
+async fn instantiate_and_call(
+    host: &ExtensionHost,
+    config: &ExtensionsConfig,
+) -> anyhow::Result<String> {
     let registry = ToolRegistry::default();
-    load_builtins(&host, &registry, &config).await?;
+    load_builtins(host, &registry, config).await?;
     let tool = registry
         .get("uuid")
         .ok_or_else(|| anyhow::anyhow!("uuid tool missing"))?;
     let caller = Caller::default();
-    for _ in 0..500 {
-        host.call(&tool.extension, "uuid", "{}".to_owned(), &caller)
-            .await?;
-    }
-    let mut samples = Vec::with_capacity(20_000);
-    for _ in 0..20_000 {
+    let mut samples = Vec::with_capacity(CALLS);
+    for round in 0..CALLS + 500 {
         let started = Instant::now();
         host.call(&tool.extension, "uuid", "{}".to_owned(), &caller)
-            .await?;
-        samples.push(started.elapsed().as_secs_f64() * 1e6);
+            .await
+            .result?;
+        if round >= 500 {
+            samples.push(started.elapsed().as_secs_f64() * 1e6);
+        }
     }
     samples.sort_by(f64::total_cmp);
     let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize];
-    let line = format!(
-        "instantiate+call+drop (uuid, {} allocation): p50 {:.1} us, p90 {:.1} us, p99 {:.1} us over {} calls",
+    Ok(format!(
+        "| in process: instantiate+call+drop (uuid, {} allocation, {CALLS} calls) | p50 {:.1} µs, p90 {:.1} µs, p99 {:.1} µs |\n",
         host.allocation,
         at(0.5),
         at(0.9),
         at(0.99),
-        samples.len()
-    );
-    std::io::Write::write_all(&mut std::io::stdout(), format!("{line}\n").as_bytes())?;
-    Ok(())
+    ))
+}
+
+async fn deadline_overshoot(
+    host: Arc<ExtensionHost>,
+    config: &ExtensionsConfig,
+) -> anyhow::Result<String> {
+    let deadline = Duration::from_millis(config.timeout_ms);
+    let path = concat!(env!("CHATAI_FIXTURES"), "/misbehave.wasm");
+    let bytes = std::fs::read(path)?;
+    let extension = host.load("misbehave", &bytes, config).await?;
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..SPINNERS {
+        let (host, extension) = (host.clone(), extension.clone());
+        calls.spawn(async move {
+            let started = Instant::now();
+            let called = host
+                .call(
+                    &extension,
+                    "spin_forever",
+                    "{}".to_owned(),
+                    &Caller::default(),
+                )
+                .await;
+            (started.elapsed(), called.result)
+        });
+    }
+    let mut overshoot_ms = Vec::new();
+    for (elapsed, result) in calls.join_all().await {
+        match result {
+            Err(CallError::Timeout(_)) => {
+                overshoot_ms.push(elapsed.saturating_sub(deadline).as_secs_f64() * 1e3)
+            }
+            other => anyhow::bail!("spin_forever should time out, got {other:?}"),
+        }
+    }
+    overshoot_ms.sort_by(f64::total_cmp);
+    Ok(format!(
+        "| deadline overshoot: {SPINNERS} concurrent infinite loops, {} ms deadline (in process) | median {:.1} ms, max {:.1} ms (target ≤ 100 ms) |\n",
+        deadline.as_millis(),
+        overshoot_ms[overshoot_ms.len() / 2],
+        overshoot_ms[overshoot_ms.len() - 1],
+    ))
 }
