@@ -20,6 +20,7 @@ use crate::http::{envelope_catcher, guard_request, observe_request};
 use crate::state::AppState;
 use crate::store::{Store, StoreOptions};
 use crate::telemetry;
+use crate::tools::custom::CustomExtensions;
 use crate::tools::{self, ToolExecutor, ToolLogQueue, ToolRegistry, ToolService};
 
 /// A started server.
@@ -81,16 +82,34 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
     let auth = AuthService::load(store.clone(), &config.auth)
         .await
         .context("loading credentials")?;
-    let host =
-        Arc::new(ExtensionHost::new(&config.extensions).context("starting the WASM engine")?);
+    let cache_dir = config
+        .extensions
+        .compile_cache
+        .then(|| config.data_dir.join("cache").join("wasm"));
+    let host = Arc::new(
+        ExtensionHost::new(&config.extensions, cache_dir).context("starting the WASM engine")?,
+    );
     let registry = Arc::new(ToolRegistry::default());
     let builtins = tools::load_builtins(&host, &registry, &config.extensions).await?;
+    let custom = CustomExtensions::new(host.clone(), registry.clone(), store.clone());
+    let reloaded = custom
+        .load_all(&config.extensions)
+        .await
+        .context("loading custom extensions")?;
     let (log_queue, log_writer) = ToolLogQueue::start(store.clone());
     let tool_service = ToolService {
         executor: ToolExecutor::new(host.clone(), registry.clone(), log_queue),
         registry,
+        custom,
     };
-    tracing::info!(builtins, allocation = host.allocation, "extensions loaded");
+    tracing::info!(
+        builtins,
+        custom = reloaded.loaded,
+        custom_failed = reloaded.failed,
+        from_cache = reloaded.from_cache,
+        allocation = host.allocation,
+        "extensions loaded"
+    );
     let state = Arc::new(AppState::new(
         config_service,
         store,

@@ -162,11 +162,52 @@ impl TestServer {
             .map_err(|err| err.to_string())
     }
 
+    /// Stops and starts again on the same data dir and config file (SurrealKV keeps its data;
+    /// `mem://` starts empty). Logs in again with the new start-up link.
+    pub async fn restart(mut self) -> Self {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+        let file = self.dir.path().join("chatai.toml");
+        Self::start_from(self.dir, file).await
+    }
+
+    /// `POST /api/tools/custom` as admin: multipart with `file` (named `file_name`) and, when
+    /// given, `manifest` (`extension.toml`).
+    pub async fn upload(
+        &self,
+        file_name: &str,
+        bytes: Vec<u8>,
+        manifest: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
+        );
+        if let Some(manifest) = manifest {
+            form = form.part(
+                "manifest",
+                reqwest::multipart::Part::text(manifest.to_owned()).file_name("extension.toml"),
+            );
+        }
+        self.send(
+            self.admin(Method::POST, "/api/tools/custom")
+                .multipart(form),
+        )
+        .await
+    }
+
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.shutdown().await;
         }
     }
+}
+
+/// The bytes of a fixture component (`tests/fixtures`).
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/{name}.wasm", env!("CHATAI_FIXTURES"));
+    std::fs::read(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
 }
 
 /// The token inside a login link.

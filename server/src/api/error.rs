@@ -38,6 +38,7 @@ pub mod code {
     pub const TOOL_BUSY: &str = "TOOL_BUSY";
     pub const TOOL_RESULT_TOO_LARGE: &str = "TOOL_RESULT_TOO_LARGE";
     pub const TOOL_INVALID_OUTPUT: &str = "TOOL_INVALID_OUTPUT";
+    pub const INVALID_COMPONENT: &str = "INVALID_COMPONENT";
 
     /// All of the above, for the OpenAPI document.
     pub const ALL: &[&str] = &[
@@ -65,6 +66,7 @@ pub mod code {
         TOOL_BUSY,
         TOOL_RESULT_TOO_LARGE,
         TOOL_INVALID_OUTPUT,
+        INVALID_COMPONENT,
     ];
 }
 

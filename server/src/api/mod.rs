@@ -2,6 +2,7 @@
 
 mod auth;
 mod config;
+mod custom;
 pub mod error;
 mod openapi;
 mod panel;

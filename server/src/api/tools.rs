@@ -35,6 +35,8 @@ pub fn router() -> Router {
                 .put(put_dangerous),
         )
         .push(Router::with_path("logs").get(list_logs).delete(delete_logs))
+        .push(super::custom::custom_router())
+        .push(super::custom::reload_router())
         .push(Router::with_path("{name}").get(get_tool))
         .push(Router::with_path("{name}/execute").post(execute_tool))
 }

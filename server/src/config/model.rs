@@ -276,6 +276,11 @@ pub struct ExtensionsConfig {
     pub pooling: bool,
     /// Instance slots of the pool.
     pub pool_instances: u32,
+    /// Largest custom component accepted, in MiB (the multipart upload is also capped by
+    /// `server.upload_body_limit`).
+    pub max_component_mb: u64,
+    /// Keep compiled components under `data_dir/cache/wasm` so restarts skip compilation.
+    pub compile_cache: bool,
 }
 
 impl Default for ExtensionsConfig {
@@ -289,6 +294,8 @@ impl Default for ExtensionsConfig {
             result_limit_bytes: 1024 * 1024,
             pooling: true,
             pool_instances: 256,
+            max_component_mb: 30,
+            compile_cache: true,
         }
     }
 }
@@ -371,6 +378,7 @@ impl Config {
             || path.starts_with("log.")
             || path == "extensions.pooling"
             || path == "extensions.pool_instances"
+            || path == "extensions.compile_cache"
     }
 
     /// Keys read before the database (which holds the runtime layer) opens.

@@ -2,17 +2,22 @@
 //! and a fresh sandboxed instance for every call. wasmtime types stay inside this module.
 
 mod bindings;
+mod cache;
 mod engine;
+pub mod manifest;
 mod sandbox;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use bindings::{CallContext, ToolExtension, ToolExtensionPre};
+use cache::CompileCache;
+pub use cache::Compiled;
 pub use sandbox::CallLimits;
 use sandbox::HostState;
 
@@ -105,6 +110,8 @@ pub struct Extension {
     pub sha256: String,
     pub size: usize,
     pub tools: Vec<ToolSpec>,
+    /// Whether the compiled code came from the compile cache.
+    pub compiled: Compiled,
     pre: ToolExtensionPre<HostState>,
     limits: CallLimits,
     permits: Arc<Semaphore>,
@@ -115,12 +122,14 @@ pub struct Extension {
 pub struct ExtensionHost {
     engine: Engine,
     linker: Linker<HostState>,
+    cache: CompileCache,
     /// `pooling` or `on-demand`.
     pub allocation: &'static str,
 }
 
 impl ExtensionHost {
-    pub fn new(config: &ExtensionsConfig) -> anyhow::Result<Self> {
+    /// `cache_dir`: where compiled components are kept (`None`: compile at every load).
+    pub fn new(config: &ExtensionsConfig, cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
         let (engine, allocation) = engine::build(config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
@@ -129,25 +138,53 @@ impl ExtensionHost {
             .map_err(|err| anyhow::anyhow!("linking chatai:extension/host: {err:#}"))?;
         engine::start_ticker(&engine);
         Ok(Self {
+            cache: CompileCache::new(cache_dir, &engine),
             engine,
             linker,
             allocation,
         })
     }
 
-    /// Compiles, links and asks the component for its tools (once, in a sandbox).
+    /// Compiles (or takes from the cache), links and asks the component for its tools (once,
+    /// in a sandbox), with the server's default limits.
     pub async fn load(
         &self,
         name: &str,
         bytes: &[u8],
         config: &ExtensionsConfig,
     ) -> Result<Arc<Extension>, LoadError> {
+        self.load_with(
+            name,
+            bytes,
+            CallLimits::from_config(config),
+            config.max_concurrency,
+        )
+        .await
+    }
+
+    /// [`Self::load`] with limits of the extension's own.
+    pub async fn load_with(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        limits: CallLimits,
+        max_concurrency: u32,
+    ) -> Result<Arc<Extension>, LoadError> {
         if !wasmparser_is_component(bytes) {
             return Err(LoadError::NotAComponent(
-                "expected a component (WASI 0.2); this looks like a core module or not wasm".into(),
+                if bytes.starts_with(b"\0asm\x01\0\0\0") {
+                    "this is a core WebAssembly module; build a component (WASI 0.2), e.g. \
+                     `cargo build --target wasm32-wasip2` or `wasm-tools component new`"
+                        .into()
+                } else {
+                    "expected a WebAssembly component (WASI 0.2); this is not WebAssembly".into()
+                },
             ));
         }
-        let component = Component::new(&self.engine, bytes)
+        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+        let (component, compiled) = self
+            .cache
+            .component(&self.engine, bytes, &sha256)
             .map_err(|err| LoadError::NotAComponent(format!("{err:#}")))?;
         let instance_pre = self
             .linker
@@ -155,20 +192,16 @@ impl ExtensionHost {
             .map_err(|err| LoadError::Unlinkable(format!("{err:#}")))?;
         let pre = ToolExtensionPre::new(instance_pre)
             .map_err(|err| LoadError::WrongWorld(format!("{err:#}")))?;
-        let limits = CallLimits {
-            memory_bytes: usize::try_from(config.memory_mb * 1024 * 1024).unwrap_or(usize::MAX),
-            timeout: Duration::from_millis(config.timeout_ms),
-            result_bytes: usize::try_from(config.result_limit_bytes).unwrap_or(usize::MAX),
-        };
         let mut extension = Extension {
             name: name.to_owned(),
-            sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)),
+            sha256,
             size: bytes.len(),
             tools: Vec::new(),
+            compiled,
             pre,
             limits,
-            permits: Arc::new(Semaphore::new(config.max_concurrency as usize)),
-            max_concurrency: config.max_concurrency,
+            permits: Arc::new(Semaphore::new(max_concurrency as usize)),
+            max_concurrency,
         };
         let specs = self
             .list_tools(&extension)

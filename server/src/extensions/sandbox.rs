@@ -21,6 +21,17 @@ pub struct CallLimits {
     pub result_bytes: usize,
 }
 
+impl CallLimits {
+    /// The server's defaults (`extensions.*`).
+    pub fn from_config(config: &crate::config::ExtensionsConfig) -> Self {
+        Self {
+            memory_bytes: usize::try_from(config.memory_mb * 1024 * 1024).unwrap_or(usize::MAX),
+            timeout: std::time::Duration::from_millis(config.timeout_ms),
+            result_bytes: usize::try_from(config.result_limit_bytes).unwrap_or(usize::MAX),
+        }
+    }
+}
+
 /// The store data of one call.
 pub struct HostState {
     wasi: WasiCtx,

@@ -2,6 +2,7 @@
 
 mod auth;
 mod config;
+mod extensions;
 mod tools;
 
 use serde::de::DeserializeOwned;
@@ -11,6 +12,7 @@ use surrealdb::engine::any::{self, Any};
 use surrealdb::opt::auth::Root;
 
 pub use auth::{ApiKeyRecord, LoginTokenRecord};
+pub use extensions::{ExtensionEvent, ExtensionRecord, ToolSummary};
 pub use tools::ToolLogQuery;
 
 /// A storage failure. Its message may name internals: log it, never return it to a client.

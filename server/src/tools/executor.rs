@@ -51,7 +51,7 @@ pub enum ExecError {
 /// Whether the policy lets a tool run at all (listing shows this as `enabled`).
 pub fn is_enabled(tool: &RegisteredTool, config: &ToolsConfig) -> bool {
     let name = &tool.spec.name;
-    if config.disabled_tools.iter().any(|t| t == name) {
+    if !tool.extension_enabled || config.disabled_tools.iter().any(|t| t == name) {
         return false;
     }
     match (&config.enabled_categories, &tool.spec.category) {

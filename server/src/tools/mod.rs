@@ -1,6 +1,7 @@
 //! Tools: one registry of every tool (builtin and custom WASM today; skills and MCP later) and
 //! one executor that every caller goes through.
 
+pub mod custom;
 pub mod executor;
 pub mod logs;
 pub mod registry;
@@ -40,4 +41,5 @@ pub async fn load_builtins(
 pub struct ToolService {
     pub executor: ToolExecutor,
     pub registry: Arc<ToolRegistry>,
+    pub custom: custom::CustomExtensions,
 }

@@ -1,0 +1,410 @@
+//! Custom (third-party) extensions: install, upgrade, enable/disable, grants, uninstall and
+//! reload, each taking effect at once. The database is the source of truth; the registry is
+//! rebuilt from it at start and on `POST /api/tools/reload`.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::registry::{RegistryError, Source, ToolRegistry};
+use crate::config::ExtensionsConfig;
+use crate::extensions::manifest::{self, Capabilities, Manifest};
+use crate::extensions::{CallLimits, Compiled, ExtensionHost, LoadError};
+use crate::store::{ExtensionEvent, ExtensionRecord, Store, StoreError, ToolSummary};
+
+/// How many change events each extension keeps.
+const MAX_EVENTS: usize = 50;
+
+/// An uploaded component and its optional `extension.toml`.
+pub struct Upload {
+    /// The uploaded file's name, for the default extension name.
+    pub file_name: Option<String>,
+    pub bytes: Vec<u8>,
+    pub manifest: Option<String>,
+    /// `upload` or `directory`.
+    pub origin: &'static str,
+}
+
+/// Why an install or change was refused. Nothing is stored when one is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum CustomError {
+    #[error("the component is too large: {size} bytes, the limit is {limit}")]
+    TooLarge { size: usize, limit: usize },
+    #[error("invalid extension.toml: {0}")]
+    Manifest(String),
+    #[error("{0}")]
+    Name(String),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("tool `{tool}` is already provided by extension `{owner}`")]
+    ToolNameTaken { tool: String, owner: String },
+    #[error("no extension named `{0}` is installed")]
+    NotFound(String),
+    #[error("grants must be within what the manifest requests: {0}")]
+    Grants(String),
+    #[error("config key `{0}` is not one the manifest declares")]
+    ConfigKey(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Registry(String),
+}
+
+impl From<RegistryError> for CustomError {
+    fn from(err: RegistryError) -> Self {
+        match err {
+            RegistryError::NameTaken(tool, owner) => CustomError::ToolNameTaken { tool, owner },
+            other => CustomError::Registry(other.to_string()),
+        }
+    }
+}
+
+/// A change asked by `PUT /api/tools/custom/:name`.
+#[derive(Debug, Default)]
+pub struct Change {
+    pub enabled: Option<bool>,
+    pub grants: Option<Capabilities>,
+    pub config: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// What an install did.
+pub struct Installed {
+    pub record: ExtensionRecord,
+    /// The version replaced, when this was an upgrade.
+    pub replaced: Option<Option<String>>,
+    pub compiled: Compiled,
+}
+
+/// Counts of a reload.
+#[derive(Debug, Default, Serialize)]
+pub struct Reloaded {
+    pub loaded: usize,
+    pub failed: usize,
+    pub from_cache: usize,
+}
+
+pub struct CustomExtensions {
+    host: Arc<ExtensionHost>,
+    registry: Arc<ToolRegistry>,
+    store: Store,
+    /// One change at a time: install, change and uninstall read then write.
+    lock: tokio::sync::Mutex<()>,
+}
+
+impl CustomExtensions {
+    pub fn new(host: Arc<ExtensionHost>, registry: Arc<ToolRegistry>, store: Store) -> Self {
+        Self {
+            host,
+            registry,
+            store,
+            lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub async fn list(&self) -> Result<Vec<ExtensionRecord>, StoreError> {
+        self.store.extensions().await
+    }
+
+    /// Validates, compiles, asks for the tools, then stores and registers. The same name again
+    /// is an upgrade: the new version takes over at once, calls in flight finish on the old,
+    /// grants and config carry over (within what the new manifest requests).
+    pub async fn install(
+        &self,
+        upload: Upload,
+        config: &ExtensionsConfig,
+    ) -> Result<Installed, CustomError> {
+        let limit = usize::try_from(config.max_component_mb * 1024 * 1024).unwrap_or(usize::MAX);
+        if upload.bytes.len() > limit {
+            return Err(CustomError::TooLarge {
+                size: upload.bytes.len(),
+                limit,
+            });
+        }
+        let manifest = match &upload.manifest {
+            Some(text) => Manifest::parse(text).map_err(CustomError::Manifest)?,
+            None => Manifest::default(),
+        };
+        let name = match (&manifest.name, &upload.file_name) {
+            (Some(name), _) => name.clone(),
+            (None, Some(file)) => default_name(file),
+            (None, None) => {
+                return Err(CustomError::Name(
+                    "no extension name: give `name` in extension.toml or a file name".into(),
+                ));
+            }
+        };
+        manifest::valid_name(&name).map_err(CustomError::Name)?;
+        let (limits, concurrency) = limits_of(&manifest, config);
+        let extension = self
+            .host
+            .load_with(&name, &upload.bytes, limits, concurrency)
+            .await?;
+        let compiled = extension.compiled;
+
+        let _guard = self.lock.lock().await;
+        if let Some((tool, owner)) =
+            self.registry
+                .conflicts(&name, Source::Custom, &extension.tools)
+        {
+            return Err(CustomError::ToolNameTaken { tool, owner });
+        }
+        let previous = self.store.extension(&name).await?;
+        let now = now_ms();
+        let requested = &manifest.capabilities;
+        let mut record = ExtensionRecord {
+            name: name.clone(),
+            version: manifest.version.clone(),
+            description: manifest.description.clone(),
+            sha256: extension.sha256.clone(),
+            size: upload.bytes.len() as u64,
+            tools: extension
+                .tools
+                .iter()
+                .map(|t| ToolSummary {
+                    name: t.name.clone(),
+                    description: t.description.clone(),
+                })
+                .collect(),
+            grants: previous
+                .as_ref()
+                .map(|p| p.grants.intersect(requested))
+                .unwrap_or_default(),
+            config: previous
+                .as_ref()
+                .map(|p| {
+                    p.config
+                        .iter()
+                        .filter(|(key, _)| requested.config.contains(key))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            enabled: previous.as_ref().is_none_or(|p| p.enabled),
+            origin: upload.origin.to_owned(),
+            installed_at: previous.as_ref().map_or(now, |p| p.installed_at),
+            updated_at: now,
+            events: previous
+                .as_ref()
+                .map(|p| p.events.clone())
+                .unwrap_or_default(),
+            manifest,
+        };
+        let action = match &previous {
+            Some(p) => format!(
+                "upgraded from {} ({}) to {} ({})",
+                p.version.as_deref().unwrap_or("unversioned"),
+                short(&p.sha256),
+                record.version.as_deref().unwrap_or("unversioned"),
+                short(&record.sha256)
+            ),
+            None => format!(
+                "installed {} ({}) from {}",
+                record.version.as_deref().unwrap_or("unversioned"),
+                short(&record.sha256),
+                record.origin
+            ),
+        };
+        push_event(&mut record, now, &action);
+        self.store.put_extension(&record, &upload.bytes).await?;
+        self.registry
+            .replace(&name, Source::Custom, Some((extension, record.enabled)))?;
+        tracing::info!(extension = %name, action, "custom extension changed");
+        Ok(Installed {
+            replaced: previous.map(|p| p.version),
+            record,
+            compiled,
+        })
+    }
+
+    /// Enables or disables, changes grants or config values; each change is logged.
+    pub async fn change(&self, name: &str, change: Change) -> Result<ExtensionRecord, CustomError> {
+        let _guard = self.lock.lock().await;
+        let mut record = self
+            .store
+            .extension(name)
+            .await?
+            .ok_or_else(|| CustomError::NotFound(name.to_owned()))?;
+        let now = now_ms();
+        let mut actions = Vec::new();
+        if let Some(grants) = change.grants {
+            grants
+                .within(&record.manifest.capabilities)
+                .map_err(CustomError::Grants)?;
+            actions.push(format!(
+                "grants changed from {} to {}",
+                describe(&record.grants),
+                describe(&grants)
+            ));
+            record.grants = grants;
+        }
+        if let Some(values) = change.config {
+            if let Some(key) = values
+                .keys()
+                .find(|key| !record.manifest.capabilities.config.contains(key))
+            {
+                return Err(CustomError::ConfigKey(key.clone()));
+            }
+            let mut keys: Vec<&String> = values.keys().collect();
+            keys.sort();
+            actions.push(format!("config set: {keys:?}"));
+            record.config = values;
+        }
+        if let Some(enabled) = change.enabled
+            && enabled != record.enabled
+        {
+            actions.push(if enabled { "enabled" } else { "disabled" }.to_owned());
+            record.enabled = enabled;
+        }
+        for action in &actions {
+            push_event(&mut record, now, action);
+            tracing::info!(extension = %name, action, "custom extension changed");
+        }
+        record.updated_at = now;
+        self.store.update_extension(&record).await?;
+        if let Some(tool) = record.tools.first()
+            && let Some(current) = self.registry.get(&tool.name)
+        {
+            self.registry.replace(
+                name,
+                Source::Custom,
+                Some((current.extension.clone(), record.enabled)),
+            )?;
+        }
+        Ok(record)
+    }
+
+    /// Removes the extension from the registry and the database.
+    pub async fn uninstall(&self, name: &str) -> Result<(), CustomError> {
+        let _guard = self.lock.lock().await;
+        if !self.store.delete_extension(name).await? {
+            return Err(CustomError::NotFound(name.to_owned()));
+        }
+        self.registry.replace(name, Source::Custom, None)?;
+        tracing::info!(extension = %name, action = "uninstalled", "custom extension changed");
+        Ok(())
+    }
+
+    /// Loads every installed extension from the database (compile cache first). One that no
+    /// longer loads is logged and skipped; the others are served.
+    pub async fn load_all(&self, config: &ExtensionsConfig) -> Result<Reloaded, StoreError> {
+        let _guard = self.lock.lock().await;
+        let records = self.store.extensions().await?;
+        let mut counts = Reloaded::default();
+        let mut installed = Vec::new();
+        for record in records {
+            installed.push(record.name.clone());
+            match self.load_one(&record, config).await {
+                Ok(compiled) => {
+                    counts.loaded += 1;
+                    if compiled == Compiled::Cached {
+                        counts.from_cache += 1;
+                    }
+                }
+                Err(err) => {
+                    counts.failed += 1;
+                    self.registry
+                        .replace(&record.name, Source::Custom, None)
+                        .ok();
+                    tracing::error!(extension = %record.name, error = %err, "cannot load custom extension");
+                }
+            }
+        }
+        for stale in self.registry.extension_names(Source::Custom) {
+            if !installed.contains(&stale) {
+                self.registry.replace(&stale, Source::Custom, None).ok();
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn load_one(
+        &self,
+        record: &ExtensionRecord,
+        config: &ExtensionsConfig,
+    ) -> Result<Compiled, CustomError> {
+        let bytes = self
+            .store
+            .extension_bytes(&record.sha256)
+            .await?
+            .ok_or_else(|| {
+                CustomError::Registry(format!("component {} is missing", record.sha256))
+            })?;
+        let (limits, concurrency) = limits_of(&record.manifest, config);
+        let extension = self
+            .host
+            .load_with(&record.name, &bytes, limits, concurrency)
+            .await?;
+        let compiled = extension.compiled;
+        self.registry.replace(
+            &record.name,
+            Source::Custom,
+            Some((extension, record.enabled)),
+        )?;
+        Ok(compiled)
+    }
+}
+
+/// The manifest's limits, capped by the server's maximums.
+fn limits_of(manifest: &Manifest, config: &ExtensionsConfig) -> (CallLimits, u32) {
+    let mut limits = CallLimits::from_config(config);
+    if let Some(ms) = manifest.limits.timeout_ms {
+        limits.timeout = std::time::Duration::from_millis(ms.clamp(1, config.max_timeout_ms));
+    }
+    if let Some(mb) = manifest.limits.memory_mb {
+        limits.memory_bytes =
+            usize::try_from(mb.clamp(1, config.max_memory_mb) * 1024 * 1024).unwrap_or(usize::MAX);
+    }
+    let concurrency = manifest
+        .limits
+        .max_concurrency
+        .map_or(config.max_concurrency, |n| {
+            n.clamp(1, config.max_concurrency)
+        });
+    (limits, concurrency)
+}
+
+/// `My Tool-1.2.wasm` → `my_tool-1_2`.
+fn default_name(file: &str) -> String {
+    let stem = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    let stem = stem.strip_suffix(".wasm").unwrap_or(stem);
+    stem.chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9' | '-') => c,
+            _ => '_',
+        })
+        .collect()
+}
+
+fn push_event(record: &mut ExtensionRecord, at: i64, action: &str) {
+    record.events.push(ExtensionEvent {
+        at,
+        action: action.to_owned(),
+    });
+    if record.events.len() > MAX_EVENTS {
+        let excess = record.events.len() - MAX_EVENTS;
+        record.events.drain(..excess);
+    }
+}
+
+fn describe(capabilities: &Capabilities) -> String {
+    serde_json::to_string(capabilities).unwrap_or_default()
+}
+
+fn short(sha256: &str) -> &str {
+    &sha256[..sha256.len().min(12)]
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_names_come_from_the_file_name() {
+        assert_eq!(default_name("Weather.wasm"), "weather");
+        assert_eq!(default_name("/tmp/My Tool-1.2.wasm"), "my_tool-1_2");
+    }
+}
