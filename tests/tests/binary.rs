@@ -381,3 +381,114 @@ async fn no_secret_reaches_the_log() {
         assert!(!log.contains(secret), "a secret reached the log");
     }
 }
+
+#[tokio::test]
+async fn custom_extensions_come_back_after_a_restart_from_the_compile_cache() {
+    let (_dir, cwd) = workdir();
+    let env = [PORT0];
+    let process = Process::start(BIN, &cwd, &env);
+    let jwt = admin_jwt(&process).await;
+    for (name, manifest) in [
+        ("raw", "name = \"raw\""),
+        ("counter", "name = \"tally\"\nversion = \"1.0.0\""),
+    ] {
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(chatai_tests::fixture(name))
+                    .file_name(format!("{name}.wasm")),
+            )
+            .text("manifest", manifest.to_owned());
+        let (status, body) = send(
+            client()
+                .post(format!("{}/api/tools/custom", process.base))
+                .bearer_auth(&jwt)
+                .multipart(form),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    // Disabled stays disabled across the restart.
+    let (status, _) = send(
+        client()
+            .put(format!("{}/api/tools/custom/raw", process.base))
+            .bearer_auth(&jwt)
+            .json(&json!({"enabled": false})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    process.terminate();
+
+    let cache = cwd.join("data/cache/wasm");
+    let raw_sha: String = <sha2::Sha256 as sha2::Digest>::digest(chatai_tests::fixture("raw"))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let cached: Vec<String> = std::fs::read_dir(&cache)
+        .expect("cache dir")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    assert!(
+        cached
+            .iter()
+            .any(|f| f.starts_with(&raw_sha) && f.ends_with(".cwasm")),
+        "{cached:?}"
+    );
+
+    let process = Process::start(BIN, &cwd, &env);
+    let jwt = admin_jwt(&process).await;
+    let call = |name: &'static str| {
+        client()
+            .post(format!("{}/api/tools/call", process.base))
+            .bearer_auth(&jwt)
+            .json(&json!({"name": name, "args": {}}))
+    };
+    let (status, body) = send(call("count_calls")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["result"], "1");
+    let (status, body) = send(call("echo_name")).await;
+    assert_error(status, &body, 403, "TOOL_DISABLED");
+    let (_, list) = send(
+        client()
+            .get(format!("{}/api/tools/custom", process.base))
+            .bearer_auth(&jwt),
+    )
+    .await;
+    let names: Vec<&str> = list["data"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert_eq!(names, ["raw", "tally"]);
+    process.terminate();
+    // Every component of the second start (5 builtins + 2 custom) came from the cache.
+    let log = std::fs::read_to_string(log_path(Path::new(&cwd))).expect("log");
+    let starts: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("extensions loaded"))
+        .collect();
+    assert_eq!(starts.len(), 2, "{starts:?}");
+    let plain = strip_ansi(starts[1]);
+    assert!(
+        plain.contains("custom=2") && plain.contains("from_cache=2"),
+        "{plain}"
+    );
+}
+
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

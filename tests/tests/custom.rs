@@ -278,6 +278,62 @@ async fn upgrade_disable_grants_and_config_take_effect_at_once_and_are_logged() 
     server.stop().await;
 }
 
+#[tokio::test]
+async fn an_upgrade_under_load_finishes_old_calls_on_the_old_version() {
+    let server = std::sync::Arc::new(TestServer::start().await);
+    let manifest = "name = \"versioned\"";
+    let (status, body) = server
+        .upload("v1.wasm", fixture("versioned_v1"), Some(manifest))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let slow_call = |server: std::sync::Arc<TestServer>| async move {
+        server
+            .call(
+                Method::POST,
+                "/api/tools/call",
+                json!({"name": "which_version", "args": {"ms": 1500}}),
+            )
+            .await
+    };
+    let in_flight: Vec<_> = (0..16)
+        .map(|_| tokio::spawn(slow_call(server.clone())))
+        .collect();
+    // Let all 16 start on 1.0.0 before the upgrade.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let (status, body) = server
+        .upload("v2.wasm", fixture("versioned_v2"), Some(manifest))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let after: Vec<_> = (0..16)
+        .map(|_| {
+            let server = server.clone();
+            tokio::spawn(async move {
+                server
+                    .call(
+                        Method::POST,
+                        "/api/tools/call",
+                        json!({"name": "which_version", "args": {}}),
+                    )
+                    .await
+            })
+        })
+        .collect();
+    for call in in_flight {
+        let (status, body) = call.await.expect("task");
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["data"]["result"], "1.0.0", "started before the upgrade");
+    }
+    for call in after {
+        let (status, body) = call.await.expect("task");
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["data"]["result"], "2.0.0", "started after the upgrade");
+    }
+    let list = installed(&server).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["sha256"], hex(&fixture("versioned_v2")));
+}
+
 fn hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
