@@ -15,7 +15,7 @@ use crate::api;
 use crate::auth::AuthService;
 use crate::config::{Config, ConfigLoader, ConfigService, Overlay};
 use crate::control;
-use crate::extensions::ExtensionHost;
+use crate::extensions::{ExtensionHost, KvBackend, KvQuota};
 use crate::http::{envelope_catcher, guard_request, observe_request};
 use crate::state::AppState;
 use crate::store::{Store, StoreOptions};
@@ -89,6 +89,14 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
     let host = Arc::new(
         ExtensionHost::new(&config.extensions, cache_dir).context("starting the WASM engine")?,
     );
+    host.set_kv_backend(KvBackend {
+        store: store.clone(),
+        quota: KvQuota {
+            max_keys: config.extensions.kv_max_keys,
+            max_bytes: config.extensions.kv_max_bytes,
+            max_value_bytes: config.extensions.kv_max_value_bytes,
+        },
+    });
     let registry = Arc::new(ToolRegistry::default());
     let builtins = tools::load_builtins(&host, &registry, &config.extensions).await?;
     let custom = CustomExtensions::new(host.clone(), registry.clone(), store.clone());

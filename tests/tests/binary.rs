@@ -391,6 +391,7 @@ async fn custom_extensions_come_back_after_a_restart_from_the_compile_cache() {
     for (name, manifest) in [
         ("raw", "name = \"raw\""),
         ("counter", "name = \"tally\"\nversion = \"1.0.0\""),
+        ("keeper_a", "name = \"keeper\"\n[capabilities]\nkv = true"),
     ] {
         let form = reqwest::multipart::Form::new()
             .part(
@@ -408,6 +409,22 @@ async fn custom_extensions_come_back_after_a_restart_from_the_compile_cache() {
         .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
+    let (status, _) = send(
+        client()
+            .put(format!("{}/api/tools/custom/keeper", process.base))
+            .bearer_auth(&jwt)
+            .json(&json!({"grants": {"kv": true}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = send(
+        client()
+            .post(format!("{}/api/tools/call", process.base))
+            .bearer_auth(&jwt)
+            .json(&json!({"name": "keeper_a_kv_put", "args": {"key": "k", "value": "kept"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     // Disabled stays disabled across the restart.
     let (status, _) = send(
         client()
@@ -437,12 +454,19 @@ async fn custom_extensions_come_back_after_a_restart_from_the_compile_cache() {
 
     let process = Process::start(BIN, &cwd, &env);
     let jwt = admin_jwt(&process).await;
-    let call = |name: &'static str| {
+    let call_with = |name: &'static str, args: Value| {
         client()
             .post(format!("{}/api/tools/call", process.base))
             .bearer_auth(&jwt)
-            .json(&json!({"name": name, "args": {}}))
+            .json(&json!({"name": name, "args": args}))
     };
+    let call = |name: &'static str| call_with(name, json!({}));
+    let (status, body) = send(call_with("keeper_a_kv_read", json!({"key": "k"}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["data"]["result"], "kept",
+        "kv and its grant survive a restart"
+    );
     let (status, body) = send(call("count_calls")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["result"], "1");
@@ -460,9 +484,9 @@ async fn custom_extensions_come_back_after_a_restart_from_the_compile_cache() {
         .iter()
         .filter_map(|e| e["name"].as_str())
         .collect();
-    assert_eq!(names, ["raw", "tally"]);
+    assert_eq!(names, ["keeper", "raw", "tally"]);
     process.terminate();
-    // Every component of the second start (5 builtins + 2 custom) came from the cache.
+    // Every component of the second start (5 builtins + 3 custom) came from the cache.
     let log = std::fs::read_to_string(log_path(Path::new(&cwd))).expect("log");
     let starts: Vec<&str> = log
         .lines()
@@ -471,7 +495,7 @@ async fn custom_extensions_come_back_after_a_restart_from_the_compile_cache() {
     assert_eq!(starts.len(), 2, "{starts:?}");
     let plain = strip_ansi(starts[1]);
     assert!(
-        plain.contains("custom=2") && plain.contains("from_cache=2"),
+        plain.contains("custom=3") && plain.contains("from_cache=3"),
         "{plain}"
     );
 }

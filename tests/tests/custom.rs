@@ -322,7 +322,10 @@ async fn an_upgrade_under_load_finishes_old_calls_on_the_old_version() {
     for call in in_flight {
         let (status, body) = call.await.expect("task");
         assert_eq!(status, StatusCode::OK, "{body}");
-        assert_eq!(body["data"]["result"], "1.0.0", "started before the upgrade");
+        assert_eq!(
+            body["data"]["result"], "1.0.0",
+            "started before the upgrade"
+        );
     }
     for call in after {
         let (status, body) = call.await.expect("task");
@@ -332,6 +335,149 @@ async fn an_upgrade_under_load_finishes_old_calls_on_the_old_version() {
     let list = installed(&server).await;
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["sha256"], hex(&fixture("versioned_v2")));
+}
+
+async fn tool(server: &TestServer, name: &str, args: Value) -> (StatusCode, Value) {
+    server
+        .call(
+            Method::POST,
+            "/api/tools/call",
+            json!({"name": name, "args": args}),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn kv_and_config_need_grants_stay_private_and_hold_quotas() {
+    let server = TestServer::start_with(
+        "[extensions]\nkv_max_keys = 5\nkv_max_bytes = 400\nkv_max_value_bytes = 100\n",
+    )
+    .await;
+    let manifest = "[capabilities]\nkv = true\nconfig = [\"units\"]\n";
+    for name in ["keeper_a", "keeper_b"] {
+        let (status, body) = server
+            .upload(&format!("{name}.wasm"), fixture(name), Some(manifest))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
+    // Requested but not granted: refused inside the guest, reported as its tool error.
+    let (status, body) = tool(
+        &server,
+        "keeper_a_kv_put",
+        json!({"key": "k", "value": "v"}),
+    )
+    .await;
+    assert_error(status, &body, 422, "TOOL_ERROR");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not granted")),
+        "{body}"
+    );
+    let (_, body) = tool(&server, "keeper_a_read_config", json!({"key": "units"})).await;
+    assert_eq!(body["data"]["result"], "(none)");
+
+    for name in ["keeper_a", "keeper_b"] {
+        let (status, body) = server
+            .call(
+                Method::PUT,
+                &format!("/api/tools/custom/{name}"),
+                json!({"grants": {"kv": true, "config": ["units"]}, "config": {"units": format!("metric-{name}")}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (_, body) = tool(&server, "keeper_a_read_config", json!({"key": "units"})).await;
+    assert_eq!(body["data"]["result"], "metric-keeper_a");
+    // No way to read anything else: server settings and secrets are not config of a guest.
+    for key in [
+        "auth.jwt_secret",
+        "jwt_secret",
+        "database.password",
+        "../keeper_b/units",
+    ] {
+        let (_, body) = tool(&server, "keeper_a_read_config", json!({"key": key})).await;
+        assert_eq!(body["data"]["result"], "(none)", "{key}");
+    }
+
+    // Persisted across calls, private to each extension.
+    let (status, body) = tool(
+        &server,
+        "keeper_a_kv_put",
+        json!({"key": "k", "value": "from a"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, body) = tool(&server, "keeper_a_kv_read", json!({"key": "k"})).await;
+    assert_eq!(body["data"]["result"], "from a", "{body}");
+    let (_, body) = tool(&server, "keeper_b_kv_read", json!({"key": "k"})).await;
+    assert_eq!(body["data"]["result"], "(none)", "b cannot see a's key");
+
+    // Quotas: a value over 100 bytes; a 6th key; more than 400 bytes in all.
+    let (status, body) = tool(
+        &server,
+        "keeper_b_kv_fill",
+        json!({"count": 1, "size": 101}),
+    )
+    .await;
+    assert_error(status, &body, 422, "TOOL_ERROR");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("at most 100 bytes")),
+        "{body}"
+    );
+    let (status, body) = tool(&server, "keeper_b_kv_fill", json!({"count": 6, "size": 10})).await;
+    assert_error(status, &body, 422, "TOOL_ERROR");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("key 5") && e.contains("at most 5 keys")),
+        "{body}"
+    );
+    let (status, body) = tool(&server, "keeper_b_kv_fill", json!({"count": 5, "size": 90})).await;
+    assert_error(status, &body, 422, "TOOL_ERROR");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("key 4") && e.contains("at most 400 bytes")),
+        "{body}"
+    );
+    // Replacing a key counts its new size only.
+    let (status, body) = tool(
+        &server,
+        "keeper_b_kv_fill",
+        json!({"count": 3, "size": 100}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // a's bucket is untouched by b's quota trouble.
+    let (_, body) = tool(&server, "keeper_a_kv_read", json!({"key": "k"})).await;
+    assert_eq!(body["data"]["result"], "from a");
+
+    // Revoking kv takes effect at once; uninstall drops the bucket.
+    let (status, _) = server
+        .call(
+            Method::PUT,
+            "/api/tools/custom/keeper_a",
+            json!({"grants": {"kv": false}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = tool(&server, "keeper_a_kv_read", json!({"key": "k"})).await;
+    assert_error(status, &body, 422, "TOOL_ERROR");
+    let (status, _) = server
+        .call(Method::DELETE, "/api/tools/custom/keeper_a", Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let store = &server.running().state.store;
+    assert_eq!(store.kv_get("keeper_a", "k").await.expect("db"), None);
+    assert_eq!(
+        store.kv_get("keeper_b", "fill-0").await.expect("db"),
+        Some(vec![b'x'; 100])
+    );
+    server.stop().await;
 }
 
 fn hex(bytes: &[u8]) -> String {

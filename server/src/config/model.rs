@@ -281,6 +281,10 @@ pub struct ExtensionsConfig {
     pub max_component_mb: u64,
     /// Keep compiled components under `data_dir/cache/wasm` so restarts skip compilation.
     pub compile_cache: bool,
+    /// Quotas of each extension's kv bucket: keys, total value bytes, bytes of one value.
+    pub kv_max_keys: u64,
+    pub kv_max_bytes: u64,
+    pub kv_max_value_bytes: u64,
 }
 
 impl Default for ExtensionsConfig {
@@ -296,6 +300,9 @@ impl Default for ExtensionsConfig {
             pool_instances: 256,
             max_component_mb: 30,
             compile_cache: true,
+            kv_max_keys: 1000,
+            kv_max_bytes: 1024 * 1024,
+            kv_max_value_bytes: 64 * 1024,
         }
     }
 }

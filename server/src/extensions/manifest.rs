@@ -170,7 +170,9 @@ config = ["units"]
             http: vec!["https://c.com".into()],
             ..Capabilities::default()
         };
-        let refused = greedy.within(&requested).expect_err("c.com was not requested");
+        let refused = greedy
+            .within(&requested)
+            .expect_err("c.com was not requested");
         assert!(refused.contains("c.com"));
     }
 }

@@ -5,6 +5,7 @@ mod bindings;
 mod cache;
 mod engine;
 pub mod manifest;
+mod powers;
 mod sandbox;
 
 use std::path::PathBuf;
@@ -18,8 +19,9 @@ use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use bindings::{CallContext, ToolExtension, ToolExtensionPre};
 use cache::CompileCache;
 pub use cache::Compiled;
+pub use powers::{KvBackend, KvQuota, Powers};
 pub use sandbox::CallLimits;
-use sandbox::HostState;
+use sandbox::{HostState, KvAccess};
 
 use crate::config::ExtensionsConfig;
 
@@ -116,6 +118,9 @@ pub struct Extension {
     limits: CallLimits,
     permits: Arc<Semaphore>,
     max_concurrency: u32,
+    /// Capabilities in force; swapped when an admin changes grants or config.
+    powers: arc_swap::ArcSwap<Powers>,
+    kv_writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The engine, the linker and the ticker, built once at start.
@@ -123,6 +128,7 @@ pub struct ExtensionHost {
     engine: Engine,
     linker: Linker<HostState>,
     cache: CompileCache,
+    kv: std::sync::OnceLock<KvBackend>,
     /// `pooling` or `on-demand`.
     pub allocation: &'static str,
 }
@@ -139,10 +145,18 @@ impl ExtensionHost {
         engine::start_ticker(&engine);
         Ok(Self {
             cache: CompileCache::new(cache_dir, &engine),
+            kv: std::sync::OnceLock::new(),
             engine,
             linker,
             allocation,
         })
+    }
+
+    /// Attaches the database behind kv buckets (once, at start; without it kv is refused).
+    pub fn set_kv_backend(&self, backend: KvBackend) {
+        if self.kv.set(backend).is_err() {
+            tracing::warn!("the kv backend was already set");
+        }
     }
 
     /// Compiles (or takes from the cache), links and asks the component for its tools (once,
@@ -202,6 +216,8 @@ impl ExtensionHost {
             limits,
             permits: Arc::new(Semaphore::new(max_concurrency as usize)),
             max_concurrency,
+            powers: arc_swap::ArcSwap::from_pointee(Powers::default()),
+            kv_writes: Arc::new(tokio::sync::Mutex::new(())),
         };
         let specs = self
             .list_tools(&extension)
@@ -214,8 +230,18 @@ impl ExtensionHost {
         Ok(Arc::new(extension))
     }
 
-    fn store(&self, limits: &CallLimits) -> Store<HostState> {
-        let mut store = Store::new(&self.engine, HostState::new(limits));
+    fn store(&self, extension: &Extension) -> Store<HostState> {
+        let powers = extension.powers.load_full();
+        let kv = match (powers.kv, self.kv.get()) {
+            (true, Some(backend)) => Some(KvAccess {
+                backend: backend.clone(),
+                bucket: extension.name.clone(),
+                writes: extension.kv_writes.clone(),
+            }),
+            _ => None,
+        };
+        let limits = &extension.limits;
+        let mut store = Store::new(&self.engine, HostState::new(limits, powers, kv));
         store.limiter(|state| state.limiter());
         // Yield to the async runtime at every epoch tick, so a spinning guest never holds a
         // worker thread; the deadline itself is enforced by a timeout around the call. The
@@ -235,7 +261,7 @@ impl ExtensionHost {
         &self,
         extension: &Extension,
     ) -> Result<Vec<bindings::ToolSpec>, CallError> {
-        let mut store = self.store(&extension.limits);
+        let mut store = self.store(extension);
         let deadline = extension.limits.timeout;
         let run = async {
             let instance = extension.pre.instantiate_async(&mut store).await?;
@@ -267,7 +293,7 @@ impl ExtensionHost {
             };
         };
         let limits = extension.limits;
-        let mut store = self.store(&limits);
+        let mut store = self.store(extension);
         let ctx = CallContext {
             call_id: caller.call_id.clone(),
             user_id: caller.user_id.clone(),
@@ -303,6 +329,11 @@ impl ExtensionHost {
 }
 
 impl Extension {
+    /// Puts new capabilities in force; calls that start afterwards see them.
+    pub fn set_powers(&self, powers: Powers) {
+        self.powers.store(Arc::new(powers));
+    }
+
     pub fn timeout(&self) -> Duration {
         self.limits.timeout
     }

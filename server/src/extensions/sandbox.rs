@@ -5,7 +5,10 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use std::sync::Arc;
+
 use super::bindings::chatai::extension::{host, types};
+use super::powers::{KvBackend, Powers};
 
 /// Lines a call may log through `host.log` and their length cap.
 const MAX_LOG_LINES: usize = 1000;
@@ -42,12 +45,22 @@ pub struct HostState {
     /// Lines logged through `host.log`, as `(level, message)`.
     pub logs: Vec<(types::LogLevel, String)>,
     dropped_logs: usize,
+    powers: Arc<Powers>,
+    kv: Option<KvAccess>,
+}
+
+/// The extension's kv bucket, when granted and a database is attached.
+pub struct KvAccess {
+    pub backend: KvBackend,
+    pub bucket: String,
+    /// Serialises the writes of one extension, so quotas hold within an instance.
+    pub writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl HostState {
     /// A fresh sandbox: no args, no env, empty stdin, stdout/stderr captured, no preopened
     /// directory, and TCP, UDP and name lookup refused for every address.
-    pub fn new(limits: &CallLimits) -> Self {
+    pub fn new(limits: &CallLimits, powers: Arc<Powers>, kv: Option<KvAccess>) -> Self {
         let stdout = MemoryOutputPipe::new(MAX_STDIO);
         let stderr = MemoryOutputPipe::new(MAX_STDIO);
         let wasi = WasiCtx::builder()
@@ -69,7 +82,17 @@ impl HostState {
             stderr,
             logs: Vec::new(),
             dropped_logs: 0,
+            kv: kv.filter(|_| powers.kv),
+            powers,
         }
+    }
+
+    fn bucket(&self, key: &str) -> Result<&KvAccess, String> {
+        let access = self.kv.as_ref().ok_or_else(|| NOT_GRANTED.to_owned())?;
+        if key.is_empty() || key.len() > MAX_KV_KEY {
+            return Err(format!("kv keys are 1 to {MAX_KV_KEY} bytes"));
+        }
+        Ok(access)
     }
 
     pub fn limiter(&mut self) -> &mut dyn ResourceLimiter {
@@ -159,22 +182,71 @@ impl host::Host for HostState {
         tracing::debug!(done, ?total, %message, "tool progress");
     }
 
-    async fn config_get(&mut self, _key: String) -> Option<String> {
-        // Per-extension configuration arrives with capabilities (issue 4): none is granted yet.
-        None
+    async fn config_get(&mut self, key: String) -> Option<String> {
+        // Only the values an admin set for this extension under keys it was granted; server
+        // settings and secrets are not reachable from here at all.
+        self.powers.config.get(&key).cloned()
     }
 
-    async fn kv_get(&mut self, _key: String) -> Result<Option<Vec<u8>>, String> {
-        Err(NOT_GRANTED.to_owned())
+    async fn kv_get(&mut self, key: String) -> Result<Option<Vec<u8>>, String> {
+        let access = self.bucket(&key)?;
+        access
+            .backend
+            .store
+            .kv_get(&access.bucket, &key)
+            .await
+            .map_err(storage_failed)
     }
 
-    async fn kv_set(&mut self, _key: String, _value: Vec<u8>) -> Result<(), String> {
-        Err(NOT_GRANTED.to_owned())
+    async fn kv_set(&mut self, key: String, value: Vec<u8>) -> Result<(), String> {
+        let access = self.bucket(&key)?;
+        let quota = access.backend.quota;
+        if value.len() as u64 > quota.max_value_bytes {
+            return Err(format!(
+                "kv quota: a value may have at most {} bytes",
+                quota.max_value_bytes
+            ));
+        }
+        let _write = access.writes.lock().await;
+        let store = &access.backend.store;
+        let usage = store
+            .kv_usage(&access.bucket, &key)
+            .await
+            .map_err(storage_failed)?;
+        if usage.keys + 1 > quota.max_keys {
+            return Err(format!("kv quota: at most {} keys", quota.max_keys));
+        }
+        if usage.bytes + value.len() as u64 > quota.max_bytes {
+            return Err(format!(
+                "kv quota: at most {} bytes of values",
+                quota.max_bytes
+            ));
+        }
+        store
+            .kv_set(&access.bucket, &key, &value)
+            .await
+            .map_err(storage_failed)
     }
 
-    async fn kv_delete(&mut self, _key: String) -> Result<(), String> {
-        Err(NOT_GRANTED.to_owned())
+    async fn kv_delete(&mut self, key: String) -> Result<(), String> {
+        let access = self.bucket(&key)?;
+        let _write = access.writes.lock().await;
+        access
+            .backend
+            .store
+            .kv_delete(&access.bucket, &key)
+            .await
+            .map_err(storage_failed)
     }
 }
+
+/// The guest learns that storage failed, never why (the cause may name internals).
+fn storage_failed(err: crate::store::StoreError) -> String {
+    tracing::error!(error = %err, "extension kv storage failed");
+    "kv storage failed".to_owned()
+}
+
+/// Longest kv key, in bytes.
+const MAX_KV_KEY: usize = 256;
 
 const NOT_GRANTED: &str = "the kv capability is not granted to this extension";

@@ -3,6 +3,7 @@
 mod auth;
 mod config;
 mod extensions;
+mod kv;
 mod tools;
 
 use serde::de::DeserializeOwned;
@@ -13,6 +14,7 @@ use surrealdb::opt::auth::Root;
 
 pub use auth::{ApiKeyRecord, LoginTokenRecord};
 pub use extensions::{ExtensionEvent, ExtensionRecord, ToolSummary};
+pub use kv::KvUsage;
 pub use tools::ToolLogQuery;
 
 /// A storage failure. Its message may name internals: log it, never return it to a client.

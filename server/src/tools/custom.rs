@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::registry::{RegistryError, Source, ToolRegistry};
 use crate::config::ExtensionsConfig;
 use crate::extensions::manifest::{self, Capabilities, Manifest};
-use crate::extensions::{CallLimits, Compiled, ExtensionHost, LoadError};
+use crate::extensions::{CallLimits, Compiled, ExtensionHost, LoadError, Powers};
 use crate::store::{ExtensionEvent, ExtensionRecord, Store, StoreError, ToolSummary};
 
 /// How many change events each extension keeps.
@@ -205,6 +205,7 @@ impl CustomExtensions {
             ),
         };
         push_event(&mut record, now, &action);
+        extension.set_powers(powers_of(&record));
         self.store.put_extension(&record, &upload.bytes).await?;
         self.registry
             .replace(&name, Source::Custom, Some((extension, record.enabled)))?;
@@ -264,6 +265,7 @@ impl CustomExtensions {
         if let Some(tool) = record.tools.first()
             && let Some(current) = self.registry.get(&tool.name)
         {
+            current.extension.set_powers(powers_of(&record));
             self.registry.replace(
                 name,
                 Source::Custom,
@@ -279,6 +281,7 @@ impl CustomExtensions {
         if !self.store.delete_extension(name).await? {
             return Err(CustomError::NotFound(name.to_owned()));
         }
+        self.store.kv_drop(name).await?;
         self.registry.replace(name, Source::Custom, None)?;
         tracing::info!(extension = %name, action = "uninstalled", "custom extension changed");
         Ok(())
@@ -335,12 +338,36 @@ impl CustomExtensions {
             .load_with(&record.name, &bytes, limits, concurrency)
             .await?;
         let compiled = extension.compiled;
+        extension.set_powers(powers_of(record));
         self.registry.replace(
             &record.name,
             Source::Custom,
             Some((extension, record.enabled)),
         )?;
         Ok(compiled)
+    }
+}
+
+/// The capabilities in force: what the manifest requests and the admin granted, with the
+/// config values of granted keys (strings as they are, other JSON as its text).
+fn powers_of(record: &ExtensionRecord) -> Powers {
+    let live = record.manifest.capabilities.intersect(&record.grants);
+    let config = record
+        .config
+        .iter()
+        .filter(|(key, _)| live.config.contains(key))
+        .map(|(key, value)| {
+            let text = match value {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (key.clone(), text)
+        })
+        .collect();
+    Powers {
+        config,
+        kv: live.kv,
+        http: live.http,
     }
 }
 

@@ -1,0 +1,32 @@
+//! What an extension may do beyond computing: the capabilities in force (requested ∩
+//! granted) and the admin-set config values, swapped at once when an admin changes them.
+
+use std::collections::BTreeMap;
+
+use crate::store::Store;
+
+/// The capabilities in force for one extension.
+#[derive(Debug, Clone, Default)]
+pub struct Powers {
+    /// Config values readable through `config-get`, by key (only granted keys).
+    pub config: BTreeMap<String, String>,
+    /// A private key-value bucket.
+    pub kv: bool,
+    /// Origins allowed for outgoing HTTP.
+    pub http: Vec<String>,
+}
+
+/// Quotas of a kv bucket.
+#[derive(Debug, Clone, Copy)]
+pub struct KvQuota {
+    pub max_keys: u64,
+    pub max_bytes: u64,
+    pub max_value_bytes: u64,
+}
+
+/// The database behind kv buckets, with their quotas.
+#[derive(Clone)]
+pub struct KvBackend {
+    pub store: Store,
+    pub quota: KvQuota,
+}
