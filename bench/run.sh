@@ -12,6 +12,8 @@
 # 3. Other callers while 8 tools spin forever: tools/call p99 at a fixed rate (half the rate of
 #    step 1, oha) without and then with 8 concurrent infinite-loop calls (fixture `misbehave`).
 # 4. In process: instantiate+call+drop latency, and the deadline overshoot of 8 infinite loops.
+# 5. Cold start of the real binary with 5 builtin + 6 custom extensions: compile cache warm vs
+#    deleted (tests/src/bin/bench-startup.rs).
 #
 # Installs what it lacks: wrk (Debian), oha and wasmtime-cli (crates.io, compiled once).
 set -euo pipefail
@@ -93,8 +95,8 @@ run_oha() {
     -m POST -H "X-API-Key: $fkey" -H 'content-type: application/json' \
     -d '{"name":"uuid","args":{}}' "$fbase/api/tools/call"
 }
-oha_p99() { python3 -c 'import sys,json; d=json.load(sys.stdin); print(f"{d[\"latencyPercentiles\"][\"p99\"]*1000:.2f}")'; }
-oha_rps() { python3 -c 'import sys,json; d=json.load(sys.stdin); print(f"{d[\"summary\"][\"requestsPerSec\"]:.0f}")'; }
+oha_p99() { python3 -c 'import sys,json; d=json.load(sys.stdin); print("%.2f" % (d["latencyPercentiles"]["p99"]*1000))'; }
+oha_rps() { python3 -c 'import sys,json; d=json.load(sys.stdin); print("%.0f" % d["summary"]["requestsPerSec"])'; }
 quiet=$(run_oha)
 spinners=()
 for _ in $(seq 1 8); do
@@ -111,6 +113,9 @@ quiet_p99=$(oha_p99 <<<"$quiet"); busy_p99=$(oha_p99 <<<"$busy")
 # 4. In process.
 inproc=$("$bin/bench-instantiate")
 
+# 5. Cold start with 11 extensions, compile cache warm and deleted.
+startup=$("$bin/bench-startup")
+
 cpu=$(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ //')
 table="| what | result |
 | --- | --- |
@@ -121,7 +126,9 @@ $serve_row
 ${serve_ratio_row:+$serve_ratio_row
 }| tools/call at half that rate ($rate req/s, oha -c32), no spinners | p99 $quiet_p99 ms at $(oha_rps <<<"$quiet") req/s (target ≤ 2 ms) |
 | same load while 8 tools spin forever | p99 $busy_p99 ms at $(oha_rps <<<"$busy") req/s; ratio $(ratio "$busy_p99" "$quiet_p99") (target ≤ 2) |
-$inproc| server RSS idle / after the wrk runs | $((rss_idle / 1024)) MiB / $((rss / 1024)) MiB (targets ≤ 60 / ≤ 200) |"
+$inproc
+$startup
+| server RSS idle / after the wrk runs | $((rss_idle / 1024)) MiB / $((rss / 1024)) MiB (targets ≤ 60 / ≤ 200) |"
 echo "$table"
 {
   echo "## $(date -u +%Y-%m-%d) — profile \`$profile\`, $(nproc) cores ($cpu)"

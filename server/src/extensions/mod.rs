@@ -4,6 +4,7 @@
 mod bindings;
 mod cache;
 mod engine;
+mod fairness;
 pub mod manifest;
 mod powers;
 mod sandbox;
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+use wasmtime::{Engine, Store, Trap};
 
 use bindings::{CallContext, ToolExtension, ToolExtensionPre};
 use cache::CompileCache;
@@ -129,6 +130,7 @@ pub struct ExtensionHost {
     linker: Linker<HostState>,
     cache: CompileCache,
     kv: std::sync::OnceLock<KvBackend>,
+    long_calls: fairness::LongCallSlots,
     /// `pooling` or `on-demand`.
     pub allocation: &'static str,
 }
@@ -146,6 +148,7 @@ impl ExtensionHost {
         Ok(Self {
             cache: CompileCache::new(cache_dir, &engine),
             kv: std::sync::OnceLock::new(),
+            long_calls: fairness::LongCallSlots::for_this_machine(),
             engine,
             linker,
             allocation,
@@ -246,14 +249,10 @@ impl ExtensionHost {
         // Yield to the async runtime at every epoch tick, so a spinning guest never holds a
         // worker thread; the deadline itself is enforced by a timeout around the call. The
         // yield is tokio's own: it lets the runtime poll I/O before resuming the guest (a plain
-        // self-wake would starve new connections for up to tokio's event interval).
+        // self-wake would starve new connections for up to tokio's event interval). Calls past
+        // 10 ms take turns for a few slots (see `fairness`).
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|_| {
-            Ok(UpdateDeadline::YieldCustom(
-                1,
-                Box::pin(tokio::task::yield_now()),
-            ))
-        });
+        store.epoch_deadline_callback(self.long_calls.pacer());
         store
     }
 
