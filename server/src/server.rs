@@ -158,6 +158,13 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
         spawn_pruner(state.clone()),
         log_writer,
     ];
+    if let Some(dir) = config.extensions.dir.clone() {
+        background.push(tools::watch::spawn(
+            state.clone(),
+            dir,
+            Duration::from_millis(config.extensions.dir_poll_ms),
+        ));
+    }
     background.push(control::serve(
         &config.data_dir,
         state.clone(),

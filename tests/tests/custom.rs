@@ -480,6 +480,57 @@ async fn kv_and_config_need_grants_stay_private_and_hold_quotas() {
     server.stop().await;
 }
 
+/// Polls `GET /api/tools/custom` (≤ 10 s) until `done` holds for the list.
+async fn wait_for_list(server: &TestServer, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let mut list = Vec::new();
+    for _ in 0..200 {
+        list = installed(server).await;
+        if done(&list) {
+            return list;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the extensions directory was not picked up: {list:?}");
+}
+
+#[tokio::test]
+async fn the_extensions_directory_installs_upgrades_and_uninstalls() {
+    let dropbox = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start_with(&format!(
+        "[extensions]\ndir = {:?}\ndir_poll_ms = 100\n",
+        dropbox.path().display().to_string()
+    ))
+    .await;
+    let wasm = dropbox.path().join("dropped.wasm");
+    std::fs::write(dropbox.path().join("dropped.toml"), "version = \"1.0.0\"\n").expect("toml");
+    std::fs::write(&wasm, fixture("versioned_v1")).expect("wasm");
+    let list = wait_for_list(&server, |l| l.len() == 1).await;
+    assert_eq!(list[0]["name"], "dropped");
+    assert_eq!(list[0]["origin"], "directory");
+    assert_eq!(list[0]["version"], "1.0.0");
+    let (status, body) = tool(&server, "which_version", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["result"], "1.0.0");
+
+    // Garbage is reported, not installed, and the good version keeps serving.
+    std::fs::write(dropbox.path().join("broken.wasm"), b"not wasm").expect("write");
+    // Replace the component: an upgrade.
+    std::fs::write(dropbox.path().join("dropped.toml"), "version = \"2.0.0\"\n").expect("toml");
+    std::fs::write(&wasm, fixture("versioned_v2")).expect("wasm");
+    let v2 = hex(&fixture("versioned_v2"));
+    let list = wait_for_list(&server, |l| l.len() == 1 && l[0]["sha256"] == v2.as_str()).await;
+    assert_eq!(list[0]["version"], "2.0.0");
+    let (_, body) = tool(&server, "which_version", json!({})).await;
+    assert_eq!(body["data"]["result"], "2.0.0");
+
+    // Remove it: uninstalled.
+    std::fs::remove_file(&wasm).expect("remove");
+    wait_for_list(&server, <[Value]>::is_empty).await;
+    let (status, body) = tool(&server, "which_version", json!({})).await;
+    assert_error(status, &body, 404, "TOOL_NOT_FOUND");
+    server.stop().await;
+}
+
 fn hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()

@@ -281,6 +281,12 @@ pub struct ExtensionsConfig {
     pub max_component_mb: u64,
     /// Keep compiled components under `data_dir/cache/wasm` so restarts skip compilation.
     pub compile_cache: bool,
+    /// A directory watched for extensions: `name.wasm` (with an optional `name.toml`
+    /// manifest) installs or upgrades, removing the `.wasm` uninstalls. Polled, so it works on
+    /// any filesystem (restart to change).
+    pub dir: Option<PathBuf>,
+    /// How often `dir` is scanned, in milliseconds.
+    pub dir_poll_ms: u64,
     /// Quotas of each extension's kv bucket: keys, total value bytes, bytes of one value.
     pub kv_max_keys: u64,
     pub kv_max_bytes: u64,
@@ -300,6 +306,8 @@ impl Default for ExtensionsConfig {
             pool_instances: 256,
             max_component_mb: 30,
             compile_cache: true,
+            dir: None,
+            dir_poll_ms: 2000,
             kv_max_keys: 1000,
             kv_max_bytes: 1024 * 1024,
             kv_max_value_bytes: 64 * 1024,
@@ -386,6 +394,8 @@ impl Config {
             || path == "extensions.pooling"
             || path == "extensions.pool_instances"
             || path == "extensions.compile_cache"
+            || path == "extensions.dir"
+            || path == "extensions.dir_poll_ms"
     }
 
     /// Keys read before the database (which holds the runtime layer) opens.

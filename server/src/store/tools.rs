@@ -44,7 +44,7 @@ impl Store {
         };
         let sql = format!(
             "SELECT record::id(id) AS id, tool_name, args, result, success, error, user_id, group_id, \
-             caller, source, duration_ms, timestamp, logs FROM tool_log {filter} ORDER BY timestamp DESC LIMIT $limit"
+             caller, source, duration_ms, timestamp, logs, seq FROM tool_log {filter} ORDER BY timestamp DESC, seq DESC LIMIT $limit"
         );
         let vars = present_fields(json!({
             "limit": query.limit,

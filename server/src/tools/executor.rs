@@ -133,6 +133,7 @@ impl ToolExecutor {
                 .to_owned(),
             duration_ms,
             timestamp: now_ms(),
+            seq: super::logs::next_seq(),
             logs: guest_logs,
         });
         result.map(|output| ToolOutcome {

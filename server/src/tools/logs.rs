@@ -28,6 +28,23 @@ pub struct ToolLogEntry {
     /// What the guest logged (`host.log`, stdout, stderr), capped per call.
     #[serde(default)]
     pub logs: Vec<String>,
+    /// Orders calls within the same millisecond (see [`next_seq`]).
+    #[serde(default)]
+    pub seq: u64,
+}
+
+/// A number that grows with every call: Unix nanoseconds at first use, then +1 per call, so it
+/// also keeps growing across restarts. Many calls share a millisecond now.
+pub fn next_seq() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: std::sync::OnceLock<AtomicU64> = std::sync::OnceLock::new();
+    SEQ.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX / 2));
+        AtomicU64::new(nanos)
+    })
+    .fetch_add(1, Ordering::Relaxed)
 }
 
 const QUEUE: usize = 8192;

@@ -5,6 +5,7 @@ pub mod custom;
 pub mod executor;
 pub mod logs;
 pub mod registry;
+pub mod watch;
 
 use std::sync::Arc;
 
