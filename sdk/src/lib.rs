@@ -42,6 +42,7 @@
 extern crate self as chatai_sdk;
 
 pub mod host;
+pub mod http;
 mod output;
 mod tool;
 

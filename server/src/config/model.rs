@@ -287,6 +287,8 @@ pub struct ExtensionsConfig {
     pub dir: Option<PathBuf>,
     /// How often `dir` is scanned, in milliseconds.
     pub dir_poll_ms: u64,
+    /// Outgoing HTTP of guests (to granted origins only).
+    pub http: ExtensionsHttpConfig,
     /// Quotas of each extension's kv bucket: keys, total value bytes, bytes of one value.
     pub kv_max_keys: u64,
     pub kv_max_bytes: u64,
@@ -308,9 +310,33 @@ impl Default for ExtensionsConfig {
             compile_cache: true,
             dir: None,
             dir_poll_ms: 2000,
+            http: ExtensionsHttpConfig::default(),
             kv_max_keys: 1000,
             kv_max_bytes: 1024 * 1024,
             kv_max_value_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Outgoing HTTP of guests.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExtensionsHttpConfig {
+    /// Let granted names resolve to loopback, private, link-local (metadata) and other
+    /// non-public addresses. Off by default; only for trusted local services and tests.
+    pub allow_private: bool,
+    /// Requests one call may make (redirects count).
+    pub max_requests_per_call: u32,
+    /// Bytes of one response body.
+    pub max_response_bytes: u64,
+}
+
+impl Default for ExtensionsHttpConfig {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            max_requests_per_call: 10,
+            max_response_bytes: 4 * 1024 * 1024,
         }
     }
 }

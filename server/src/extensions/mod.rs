@@ -5,6 +5,7 @@ mod bindings;
 mod cache;
 mod engine;
 mod fairness;
+pub mod http;
 pub mod manifest;
 mod powers;
 mod sandbox;
@@ -131,6 +132,7 @@ pub struct ExtensionHost {
     cache: CompileCache,
     kv: std::sync::OnceLock<KvBackend>,
     long_calls: fairness::LongCallSlots,
+    http_limits: http::HttpLimits,
     /// `pooling` or `on-demand`.
     pub allocation: &'static str,
 }
@@ -142,6 +144,8 @@ impl ExtensionHost {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|err| anyhow::anyhow!("linking WASI: {err:#}"))?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|err| anyhow::anyhow!("linking wasi:http: {err:#}"))?;
         ToolExtension::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
             .map_err(|err| anyhow::anyhow!("linking chatai:extension/host: {err:#}"))?;
         engine::start_ticker(&engine);
@@ -149,6 +153,11 @@ impl ExtensionHost {
             cache: CompileCache::new(cache_dir, &engine),
             kv: std::sync::OnceLock::new(),
             long_calls: fairness::LongCallSlots::for_this_machine(),
+            http_limits: http::HttpLimits {
+                allow_private: config.http.allow_private,
+                max_requests: config.http.max_requests_per_call,
+                max_response_bytes: config.http.max_response_bytes,
+            },
             engine,
             linker,
             allocation,
@@ -244,7 +253,10 @@ impl ExtensionHost {
             _ => None,
         };
         let limits = &extension.limits;
-        let mut store = Store::new(&self.engine, HostState::new(limits, powers, kv));
+        let mut store = Store::new(
+            &self.engine,
+            HostState::new(limits, powers, kv, self.http_limits),
+        );
         store.limiter(|state| state.limiter());
         // Yield to the async runtime at every epoch tick, so a spinning guest never holds a
         // worker thread; the deadline itself is enforced by a timeout around the call. The

@@ -12,8 +12,8 @@ pub struct Powers {
     pub config: BTreeMap<String, String>,
     /// A private key-value bucket.
     pub kv: bool,
-    /// Origins allowed for outgoing HTTP.
-    pub http: Vec<String>,
+    /// Origins allowed for outgoing HTTP (shared with every call's gate).
+    pub http: std::sync::Arc<Vec<String>>,
 }
 
 /// Quotas of a kv bucket.

@@ -7,7 +7,10 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use std::sync::Arc;
 
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
 use super::bindings::chatai::extension::{host, types};
+use super::http::{HttpGate, HttpLimits};
 use super::powers::{KvBackend, Powers};
 
 /// Lines a call may log through `host.log` and their length cap.
@@ -47,6 +50,8 @@ pub struct HostState {
     dropped_logs: usize,
     powers: Arc<Powers>,
     kv: Option<KvAccess>,
+    http: WasiHttpCtx,
+    http_gate: HttpGate,
 }
 
 /// The extension's kv bucket, when granted and a database is attached.
@@ -60,7 +65,12 @@ pub struct KvAccess {
 impl HostState {
     /// A fresh sandbox: no args, no env, empty stdin, stdout/stderr captured, no preopened
     /// directory, and TCP, UDP and name lookup refused for every address.
-    pub fn new(limits: &CallLimits, powers: Arc<Powers>, kv: Option<KvAccess>) -> Self {
+    pub fn new(
+        limits: &CallLimits,
+        powers: Arc<Powers>,
+        kv: Option<KvAccess>,
+        http: HttpLimits,
+    ) -> Self {
         let stdout = MemoryOutputPipe::new(MAX_STDIO);
         let stderr = MemoryOutputPipe::new(MAX_STDIO);
         let wasi = WasiCtx::builder()
@@ -83,6 +93,8 @@ impl HostState {
             logs: Vec::new(),
             dropped_logs: 0,
             kv: kv.filter(|_| powers.kv),
+            http: WasiHttpCtx::new(),
+            http_gate: HttpGate::new(powers.http.clone(), http),
             powers,
         }
     }
@@ -122,6 +134,16 @@ impl WasiView for HostState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.http_gate,
         }
     }
 }

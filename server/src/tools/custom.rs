@@ -367,7 +367,7 @@ fn powers_of(record: &ExtensionRecord) -> Powers {
     Powers {
         config,
         kv: live.kv,
-        http: live.http,
+        http: std::sync::Arc::new(live.http),
     }
 }
 
