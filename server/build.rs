@@ -8,6 +8,7 @@ const BUILTINS: &[&str] = &[
     "text_tools",
     "random",
     "unit_convert",
+    "web_fetch",
 ];
 
 fn main() {

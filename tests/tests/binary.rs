@@ -486,7 +486,7 @@ async fn custom_extensions_come_back_after_a_restart_from_the_compile_cache() {
         .collect();
     assert_eq!(names, ["keeper", "raw", "tally"]);
     process.terminate();
-    // Every component of the second start (5 builtins + 3 custom) came from the cache.
+    // Every component of the second start (6 builtins + 3 custom) came from the cache.
     let log = std::fs::read_to_string(log_path(Path::new(&cwd))).expect("log");
     let starts: Vec<&str> = log
         .lines()

@@ -40,6 +40,13 @@ async fn origin() -> (u16, Arc<AtomicUsize>) {
                         Vec::new(),
                     ),
                     "/big" => ("200 OK", String::new(), vec![b'x'; 5 * 1024 * 1024]),
+                    "/page" => (
+                        "200 OK",
+                        "Content-Type: text/html; charset=utf-8\r\n".into(),
+                        b"<html><head><title>T</title><script>var secret=1;</script></head>\
+                          <body><h1>Weather</h1><p>Sunny and <b>warm</b>.</p></body></html>"
+                            .to_vec(),
+                    ),
                     _ => ("404 Not Found", String::new(), b"no".to_vec()),
                 };
                 let response = format!(
@@ -163,5 +170,39 @@ async fn loopback_private_and_metadata_addresses_are_refused_by_default() {
         refused(status, &body, "DestinationIpProhibited");
     }
     assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing reached the origin");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_builtin_web_fetch_reaches_only_the_configured_origins() {
+    let (port, _) = origin().await;
+    let (other_port, other_hits) = origin().await;
+    let server = TestServer::start_with(&format!(
+        "[extensions]\nweb_fetch_origins = [\"http://127.0.0.1:{port}\"]\n\
+         [extensions.http]\nallow_private = true\n"
+    ))
+    .await;
+    let web_fetch = |url: String| {
+        server.call(
+            Method::POST,
+            "/api/tools/call",
+            json!({"name": "web_fetch", "args": {"url": url, "max_chars": 200}}),
+        )
+    };
+    let (status, body) = web_fetch(format!("http://127.0.0.1:{port}/page")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let text = body["data"]["result"].as_str().expect("text");
+    assert!(
+        text.contains("Weather") && text.contains("Sunny and"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("<p>") && !text.contains("secret"),
+        "rendered, scripts dropped: {text}"
+    );
+    assert_eq!(body["data"]["structured"]["status"], 200);
+    let (status, body) = web_fetch(format!("http://127.0.0.1:{other_port}/page")).await;
+    refused(status, &body, "HttpRequestDenied");
+    assert_eq!(other_hits.load(Ordering::SeqCst), 0);
     server.stop().await;
 }

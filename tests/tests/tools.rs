@@ -34,6 +34,7 @@ const BUILTIN_TOOLS: &[&str] = &[
     "text_stats",
     "unit_convert",
     "uuid",
+    "web_fetch",
 ];
 
 #[tokio::test]
@@ -76,7 +77,7 @@ async fn lists_every_builtin_with_its_schema() {
     let (status, body) = server.get("/api/tools/nope").await;
     assert_error(status, &body, 404, "TOOL_NOT_FOUND");
     let (_, system) = server.get("/api/system/status").await;
-    assert_eq!(system["data"]["extensions"]["builtin"], 5);
+    assert_eq!(system["data"]["extensions"]["builtin"], 6);
     assert_eq!(system["data"]["tools"], BUILTIN_TOOLS.len());
     server.stop().await;
 }

@@ -289,6 +289,10 @@ pub struct ExtensionsConfig {
     pub dir_poll_ms: u64,
     /// Outgoing HTTP of guests (to granted origins only).
     pub http: ExtensionsHttpConfig,
+    /// Origins the builtin `web_fetch` may reach: exact (`https://example.org`) or wildcard
+    /// (`https://*`, `https://*.example.org`). Non-public addresses stay refused unless
+    /// `extensions.http.allow_private` (restart to change).
+    pub web_fetch_origins: Vec<String>,
     /// Quotas of each extension's kv bucket: keys, total value bytes, bytes of one value.
     pub kv_max_keys: u64,
     pub kv_max_bytes: u64,
@@ -311,6 +315,7 @@ impl Default for ExtensionsConfig {
             dir: None,
             dir_poll_ms: 2000,
             http: ExtensionsHttpConfig::default(),
+            web_fetch_origins: vec!["https://*".into()],
             kv_max_keys: 1000,
             kv_max_bytes: 1024 * 1024,
             kv_max_value_bytes: 64 * 1024,
@@ -422,6 +427,7 @@ impl Config {
             || path == "extensions.compile_cache"
             || path == "extensions.dir"
             || path == "extensions.dir_poll_ms"
+            || path == "extensions.web_fetch_origins"
     }
 
     /// Keys read before the database (which holds the runtime layer) opens.

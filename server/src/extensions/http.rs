@@ -88,11 +88,10 @@ impl HttpGate {
             .trim_end_matches(']')
             .to_ascii_lowercase();
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let origin = origin_of(https, &host, port);
         if !self
             .origins
             .iter()
-            .any(|granted| normalize(granted).as_deref() == Some(origin.as_str()))
+            .any(|granted| grants(granted, https, &host, port))
         {
             return Err(denied(uri, "origin not granted"));
         }
@@ -116,6 +115,27 @@ fn origin_of(https: bool, host: &str, port: u16) -> String {
     } else {
         format!("{scheme}://{host}:{port}")
     }
+}
+
+/// Does the granted origin cover this request? An exact origin (default ports filled in), or a
+/// wildcard host: `https://*` (any host, port 443) or `https://*.example.com` (its subdomains).
+fn grants(granted: &str, https: bool, host: &str, port: u16) -> bool {
+    let scheme = if https { "https://" } else { "http://" };
+    if let Some(pattern) = granted.strip_prefix(scheme)
+        && pattern.starts_with('*')
+    {
+        let default = if https { 443 } else { 80 };
+        let (pattern, want_port) = match pattern.rsplit_once(':') {
+            Some((p, port)) => (p, port.parse().ok()),
+            None => (pattern, Some(default)),
+        };
+        let host_ok = match pattern.strip_prefix("*.") {
+            Some(domain) => host.ends_with(&format!(".{domain}")),
+            None => pattern == "*",
+        };
+        return host_ok && want_port == Some(port);
+    }
+    normalize(granted).as_deref() == Some(origin_of(https, host, port).as_str())
 }
 
 /// A granted origin with its default port spelled out (`https://a.com` → `https://a.com:443`).
@@ -367,5 +387,32 @@ mod tests {
             Some("http://127.0.0.1:8080")
         );
         assert_eq!(origin_of(false, "::1", 80), "http://[::1]:80");
+        assert!(grants("https://*", true, "example.org", 443));
+        assert!(!grants("https://*", false, "example.org", 80));
+        assert!(!grants("https://*", true, "example.org", 8443));
+        assert!(grants(
+            "https://*.example.org",
+            true,
+            "api.example.org",
+            443
+        ));
+        assert!(!grants(
+            "https://*.example.org",
+            true,
+            "example.org.evil.com",
+            443
+        ));
+        assert!(!grants(
+            "https://*.example.org",
+            true,
+            "evilexample.org",
+            443
+        ));
+        assert!(grants(
+            "https://api.example.org",
+            true,
+            "api.example.org",
+            443
+        ));
     }
 }

@@ -31,6 +31,13 @@ pub async fn load_builtins(
             .load(name, bytes, config)
             .await
             .map_err(|err| anyhow::anyhow!("builtin extension `{name}`: {err}"))?;
+        // Builtins' grants come from the config; only web_fetch needs one.
+        if *name == "web_fetch" {
+            extension.set_powers(crate::extensions::Powers {
+                http: Arc::new(config.web_fetch_origins.clone()),
+                ..Default::default()
+            });
+        }
         registry
             .register(extension, Source::Builtin)
             .map_err(|err| anyhow::anyhow!("builtin extension `{name}`: {err}"))?;
