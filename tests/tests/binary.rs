@@ -498,6 +498,18 @@ async fn custom_extensions_come_back_after_a_restart_from_the_compile_cache() {
         plain.contains("custom=3") && plain.contains("from_cache=3"),
         "{plain}"
     );
+    // Every extension change is in the log, as in `GET /api/tools/custom`'s events.
+    let changes: Vec<String> = log
+        .lines()
+        .filter(|l| l.contains("custom extension changed"))
+        .map(strip_ansi)
+        .collect();
+    for expected in ["installed", "grants changed from", "disabled"] {
+        assert!(
+            changes.iter().any(|l| l.contains(expected)),
+            "`{expected}` is logged: {changes:?}"
+        );
+    }
 }
 
 fn strip_ansi(line: &str) -> String {
