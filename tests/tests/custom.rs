@@ -7,13 +7,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 async fn call(server: &TestServer, name: &str) -> (StatusCode, Value) {
-    server
-        .call(
-            Method::POST,
-            "/api/tools/call",
-            json!({"name": name, "args": {"text": "hi"}}),
-        )
-        .await
+    tool(server, name, json!({"text": "hi"})).await
 }
 
 async fn installed(server: &TestServer) -> Vec<Value> {

@@ -88,16 +88,13 @@ impl ToolRegistry {
             .writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let current = self.tools.load_full();
-        let mine = |tool: &RegisteredTool| tool.source == source && tool.extension.name == name;
-        if let Some((taken, owner)) = entries.iter().find_map(|entry| {
-            current
-                .get(&entry.spec.name)
-                .filter(|existing| !mine(existing))
-                .map(|existing| (entry.spec.name.clone(), existing.extension.name.clone()))
-        }) {
+        if let Some((extension, _)) = &next
+            && let Some((taken, owner)) = self.conflicts(name, source, &extension.tools)
+        {
             return Err(RegistryError::NameTaken(taken, owner));
         }
+        let current = self.tools.load_full();
+        let mine = |tool: &RegisteredTool| tool.source == source && tool.extension.name == name;
         let mut updated: BTreeMap<String, Arc<RegisteredTool>> = current
             .iter()
             .filter(|(_, tool)| !mine(tool))
@@ -147,13 +144,6 @@ impl ToolRegistry {
     }
 
     pub fn count_extensions(&self, source: Source) -> usize {
-        let mut names: Vec<&str> = Vec::new();
-        let tools = self.tools.load();
-        for tool in tools.values().filter(|t| t.source == source) {
-            if !names.contains(&tool.extension.name.as_str()) {
-                names.push(&tool.extension.name);
-            }
-        }
-        names.len()
+        self.extension_names(source).len()
     }
 }
