@@ -14,6 +14,12 @@
 # 4. In process: instantiate+call+drop latency, and the deadline overshoot of 8 infinite loops.
 # 5. Cold start of the real binary with 5 builtin + 6 custom extensions: compile cache warm vs
 #    deleted (tests/src/bin/bench-startup.rs).
+# 6. Memory: idle RSS of a fresh server, then RSS every 10 s through BENCH_MEMORY_SECONDS (90)
+#    of full-rate tools/call (wrk -c64).
+# 7. Uploads: two concurrent uploads of the 18 MB Python test component while oha polls
+#    `GET /api/system/health` at 200 req/s: its p99 meanwhile, against the same poll at rest.
+#
+# BENCH_STEPS (default "1,2,3,4,5,6,7") picks steps; a table row per step that ran.
 #
 # Installs what it lacks: wrk (Debian), oha and wasmtime-cli (crates.io, compiled once).
 set -euo pipefail
@@ -28,6 +34,8 @@ command -v oha >/dev/null || cargo install oha --locked
 if [ "${BENCH_WASMTIME:-1}" != 0 ] && ! wasmtime --version 2>/dev/null | grep -q "$wasmtime_version"; then
   cargo install wasmtime-cli --version "$wasmtime_version" --locked
 fi
+steps=",${BENCH_STEPS:-1,2,3,4,5,6,7},"
+want() { [[ "$steps" == *",$1,"* ]]; }
 flag=(); dir=debug
 if [ "$profile" = release ]; then flag=(--release); dir=release; fi
 cargo build "${flag[@]}" -p chatai-tests --bins
@@ -39,36 +47,47 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 
 run_wrk() { wrk -t2 -c"$connections" -d"${duration}s" --latency "$@"; }
+oha_p99() { python3 -c 'import sys,json; d=json.load(sys.stdin); print("%.2f" % (d["latencyPercentiles"]["p99"]*1000))'; }
+oha_rps() { python3 -c 'import sys,json; d=json.load(sys.stdin); print("%.0f" % d["summary"]["requestsPerSec"])'; }
 rps() { awk '/Requests\/sec/ {print $2}' <<<"$1"; }
 p99() { awk '$1=="99%" {print $2}' <<<"$1"; }
 non2xx() { awk '/Non-2xx/ {n=$NF} END {print n+0}' <<<"$1"; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 
+rows=()
+# A fresh real server in $work/$1 (SurrealKV, no rate limit); sets $server, $base, $jwt, $BENCH_KEY.
+start_server() {
+  mkdir "$work/$1"
+  (cd "$work/$1" && exec env CHATAI_SERVER__PORT=0 CHATAI_RATE_LIMIT__PER_MINUTE=0 CHATAI_LOG__LEVEL=warn \
+    "$bin/chatai-under-test" > out 2> err) &
+  server=$!; pids+=("$server")
+  for _ in $(seq 1 100); do grep -q "login (one use" "$work/$1/out" 2>/dev/null && break; sleep 0.2; done
+  base=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$work/$1/out")
+  local token; token=$(sed -n 's/.*token=\([^ ]*\).*/\1/p' "$work/$1/out")
+  jwt=$(curl -sf -X POST "$base/api/auth/login" -H 'content-type: application/json' \
+    -d "{\"token\":\"$token\"}" | python3 -c 'import sys,json; print(json.load(sys.stdin)["data"]["token"])')
+  export BENCH_KEY=$(curl -sf -X POST "$base/api/auth/api-keys" -H "authorization: Bearer $jwt" \
+    -H 'content-type: application/json' -d '{"label":"bench","scopes":["tools:call","read"]}' \
+    | python3 -c 'import sys,json; print(json.load(sys.stdin)["data"]["key"])')
+  curl -sf -X POST "$base/api/tools/call" -H "X-API-Key: $BENCH_KEY" -H 'content-type: application/json' \
+    -d '{"name":"uuid","args":{}}' > /dev/null
+}
+stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; }
+rss_mib() { echo $(( $(ps -o rss= -p "$server" | tr -d ' ') / 1024 )); }
+
 # 1. tools/call vs health on the real binary.
-mkdir "$work/server"
-(cd "$work/server" && exec env CHATAI_SERVER__PORT=0 CHATAI_RATE_LIMIT__PER_MINUTE=0 CHATAI_LOG__LEVEL=warn \
-  "$bin/chatai-under-test" > out 2> err) &
-server=$!; pids+=("$server")
-for _ in $(seq 1 100); do grep -q "login (one use" "$work/server/out" 2>/dev/null && break; sleep 0.2; done
-base=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$work/server/out")
-token=$(sed -n 's/.*token=\([^ ]*\).*/\1/p' "$work/server/out")
-jwt=$(curl -sf -X POST "$base/api/auth/login" -H 'content-type: application/json' \
-  -d "{\"token\":\"$token\"}" | python3 -c 'import sys,json; print(json.load(sys.stdin)["data"]["token"])')
-export BENCH_KEY=$(curl -sf -X POST "$base/api/auth/api-keys" -H "authorization: Bearer $jwt" \
-  -H 'content-type: application/json' -d '{"label":"bench","scopes":["tools:call","read"]}' \
-  | python3 -c 'import sys,json; print(json.load(sys.stdin)["data"]["key"])')
-curl -sf -X POST "$base/api/tools/call" -H "X-API-Key: $BENCH_KEY" -H 'content-type: application/json' \
-  -d '{"name":"uuid","args":{}}' > /dev/null
-rss_idle=$(ps -o rss= -p "$server" | tr -d ' ')
-health=$(run_wrk "$base/api/system/health")
-tools=$(run_wrk -s bench/tools_call.lua "$base/api/tools/call")
-rss=$(ps -o rss= -p "$server" | tr -d ' ')
-kill "$server"; wait "$server" 2>/dev/null || true
+if want 1; then
+  start_server s1
+  health=$(run_wrk "$base/api/system/health")
+  tools=$(run_wrk -s bench/tools_call.lua "$base/api/tools/call")
+  stop_server
+  rows+=("| \`POST /api/tools/call\` (uuid, API key, schema on, fresh instance), wrk -c$connections | $(rps "$tools") req/s, p99 $(p99 "$tools"), non-2xx: $(non2xx "$tools") (target ≥ 20,000) |"
+    "| \`GET /api/system/health\` (reference, same server, same run) | $(rps "$health") req/s, p99 $(p99 "$health") |"
+    "| ratio tools/call ÷ health | $(ratio "$(rps "$tools")" "$(rps "$health")") (target ≥ 0.25) |")
+fi
 
 # 2. wasmtime serve on a hello-world component.
-serve_row="| \`wasmtime serve\` reference | skipped (BENCH_WASMTIME=0) |"
-serve_ratio_row=""
-if [ "${BENCH_WASMTIME:-1}" != 0 ]; then
+if want 2 && [ "${BENCH_WASMTIME:-1}" != 0 ]; then
   cargo build --release --target wasm32-wasip2 --manifest-path bench/hello-http/Cargo.toml \
     --target-dir "$CARGO_TARGET_DIR/bench-wasm"
   hello="$CARGO_TARGET_DIR/bench-wasm/wasm32-wasip2/release/hello_http.wasm"
@@ -78,62 +97,107 @@ if [ "${BENCH_WASMTIME:-1}" != 0 ]; then
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.2; done
   serve=$(run_wrk "http://127.0.0.1:$port/")
   kill "${pids[-1]}" 2>/dev/null || true
-  serve_row="| \`wasmtime serve -S cli\` $wasmtime_version, hello-world wasi:http component (reference) | $(rps "$serve") req/s, p99 $(p99 "$serve"), non-2xx: $(non2xx "$serve") |"
-  serve_ratio_row="| ratio tools/call ÷ wasmtime serve | $(ratio "$(rps "$tools")" "$(rps "$serve")") (target ≥ 2) |"
+  rows+=("| \`wasmtime serve -S cli\` $wasmtime_version, hello-world wasi:http component (reference) | $(rps "$serve") req/s, p99 $(p99 "$serve"), non-2xx: $(non2xx "$serve") |")
+  if want 1; then
+    rows+=("| ratio tools/call ÷ wasmtime serve | $(ratio "$(rps "$tools")" "$(rps "$serve")") (target ≥ 2) |")
+  fi
 fi
 
 # 3. Other callers while 8 tools spin forever (fixed rate: half the rate measured in step 1).
-rate=$(python3 -c "print(int($(rps "$tools") / 2))")
-mkfifo "$work/hold"
-BENCH_FIXTURES=misbehave "$bin/bench-server" < "$work/hold" > "$work/bench-server.out" 2> "$work/bench-server.err" &
-pids+=("$!")
-exec 3> "$work/hold"
-for _ in $(seq 1 150); do [ -s "$work/bench-server.out" ] && break; sleep 0.2; done
-read -r fbase fkey < "$work/bench-server.out"
-run_oha() {
-  oha -z "${duration}s" -c 32 -q "$rate" --latency-correction --no-tui --output-format json \
-    -m POST -H "X-API-Key: $fkey" -H 'content-type: application/json' \
-    -d '{"name":"uuid","args":{}}' "$fbase/api/tools/call"
-}
-oha_p99() { python3 -c 'import sys,json; d=json.load(sys.stdin); print("%.2f" % (d["latencyPercentiles"]["p99"]*1000))'; }
-oha_rps() { python3 -c 'import sys,json; d=json.load(sys.stdin); print("%.0f" % d["summary"]["requestsPerSec"])'; }
-quiet=$(run_oha)
-spinners=()
-for _ in $(seq 1 8); do
-  (while :; do curl -s -o /dev/null -X POST "$fbase/api/tools/call" -H "X-API-Key: $fkey" \
-    -H 'content-type: application/json' -d '{"name":"spin_forever","args":{}}'; done) &
-  spinners+=("$!"); pids+=("$!")
-done
-sleep 1
-busy=$(run_oha)
-for p in "${spinners[@]}"; do kill "$p" 2>/dev/null || true; done
-exec 3>&-
-quiet_p99=$(oha_p99 <<<"$quiet"); busy_p99=$(oha_p99 <<<"$busy")
+if want 3; then
+  full=20000
+  if [ -n "${tools:-}" ]; then full=$(rps "$tools"); fi
+  rate=$(python3 -c "print(int($full / 2))")
+  mkfifo "$work/hold"
+  BENCH_FIXTURES=misbehave "$bin/bench-server" < "$work/hold" > "$work/bench-server.out" 2> "$work/bench-server.err" &
+  pids+=("$!")
+  exec 3> "$work/hold"
+  for _ in $(seq 1 150); do [ -s "$work/bench-server.out" ] && break; sleep 0.2; done
+  read -r fbase fkey < "$work/bench-server.out"
+  run_oha() {
+    oha -z "${duration}s" -c 32 -q "$rate" --latency-correction --no-tui --output-format json \
+      -m POST -H "X-API-Key: $fkey" -H 'content-type: application/json' \
+      -d '{"name":"uuid","args":{}}' "$fbase/api/tools/call"
+  }
+  quiet=$(run_oha)
+  spinners=()
+  for _ in $(seq 1 8); do
+    (while :; do curl -s -o /dev/null -X POST "$fbase/api/tools/call" -H "X-API-Key: $fkey" \
+      -H 'content-type: application/json' -d '{"name":"spin_forever","args":{}}'; done) &
+    spinners+=("$!"); pids+=("$!")
+  done
+  sleep 1
+  busy=$(run_oha)
+  for p in "${spinners[@]}"; do kill "$p" 2>/dev/null || true; done
+  exec 3>&-
+  quiet_p99=$(oha_p99 <<<"$quiet"); busy_p99=$(oha_p99 <<<"$busy")
+  rows+=("| tools/call at half that rate ($rate req/s, oha -c32), no spinners | p99 $quiet_p99 ms at $(oha_rps <<<"$quiet") req/s (target ≤ 2 ms) |"
+    "| same load while 8 tools spin forever | p99 $busy_p99 ms at $(oha_rps <<<"$busy") req/s; ratio $(ratio "$busy_p99" "$quiet_p99") (target ≤ 2) |")
+fi
 
 # 4. In process.
-inproc=$("$bin/bench-instantiate")
+if want 4; then rows+=("$("$bin/bench-instantiate")"); fi
 
 # 5. Cold start with 11 extensions, compile cache warm and deleted.
-startup=$("$bin/bench-startup")
+if want 5; then rows+=("$("$bin/bench-startup")"); fi
+
+# 6. Memory: idle, then sampled through a long full-rate tools/call run.
+if want 6; then
+  memory_seconds="${BENCH_MEMORY_SECONDS:-90}"
+  start_server s6
+  sleep 5
+  idle=$(rss_mib)
+  wrk -t2 -c"$connections" -d"${memory_seconds}s" -s bench/tools_call.lua "$base/api/tools/call" > "$work/memory.wrk" &
+  load=$!
+  samples=()
+  for _ in $(seq 10 10 "$memory_seconds"); do sleep 10; samples+=("$(rss_mib)"); done
+  wait "$load"
+  after=$(rss_mib); sleep 10; settled=$(rss_mib)
+  stop_server
+  last=("${samples[@]: -4}")
+  spread=$(python3 -c "v=[${last[*]// /,}]; print(max(v)-min(v))")
+  rows+=("| server RSS idle (fresh data dir, one call made) | $idle MiB (target ≤ 60) |"
+    "| RSS every 10 s under ${memory_seconds} s of full-rate tools/call (wrk -c$connections, $(rps "$(cat "$work/memory.wrk")") req/s) | ${samples[*]} MiB; max $(printf '%s\n' "${samples[@]}" | sort -n | tail -1) MiB (target ≤ 200); last 30 s spread $spread MiB; 10 s after the load $settled MiB |")
+fi
+
+# 7. Health latency while two uploads of the Python component compile.
+if want 7; then
+  bash scripts/test-deps.sh
+  greeter="$work/greeter.wasm"
+  "${CHATAI_PYENV:-$HOME/.cache/chatai-edge/pyenv}/bin/componentize-py" -d wit/v0.1.0 -w tool-extension \
+    componentize -p tests/python/greeter app -o "$greeter" > /dev/null
+  start_server s7
+  poll() {
+    oha -z "$1" -c 4 -q 200 --no-tui --output-format json "$base/api/system/health"
+  }
+  rest=$(poll 10s)
+  poll 40s > "$work/poll.json" &
+  poller=$!
+  sleep 2
+  upload() {
+    curl -s -o "$work/upload-$1.json" -w '%{http_code} %{time_total}' -X POST "$base/api/tools/custom" \
+      -H "authorization: Bearer $jwt" -F "file=@$greeter;filename=greeter_$1.wasm"
+  }
+  upload a > "$work/upload-a.status" &
+  ua=$!
+  upload b > "$work/upload-b.status" &
+  ub=$!
+  wait "$ua" "$ub"
+  wait "$poller"
+  during=$(cat "$work/poll.json")
+  stop_server
+  rows+=("| \`GET /api/system/health\` p99 at 200 req/s (oha -c4): at rest / during two concurrent uploads of the 18 MB Python component | $(oha_p99 <<<"$rest") ms / $(oha_p99 <<<"$during") ms (target < 100 ms); uploads: $(cat "$work/upload-a.status") s and $(cat "$work/upload-b.status") s (status, seconds; the second is a 409: same tool name) |")
+fi
 
 cpu=$(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ //')
 table="| what | result |
 | --- | --- |
-| \`POST /api/tools/call\` (uuid, API key, schema on, fresh instance), wrk -c$connections | $(rps "$tools") req/s, p99 $(p99 "$tools"), non-2xx: $(non2xx "$tools") (target ≥ 20,000) |
-| \`GET /api/system/health\` (reference, same server, same run) | $(rps "$health") req/s, p99 $(p99 "$health") |
-| ratio tools/call ÷ health | $(ratio "$(rps "$tools")" "$(rps "$health")") (target ≥ 0.25) |
-$serve_row
-${serve_ratio_row:+$serve_ratio_row
-}| tools/call at half that rate ($rate req/s, oha -c32), no spinners | p99 $quiet_p99 ms at $(oha_rps <<<"$quiet") req/s (target ≤ 2 ms) |
-| same load while 8 tools spin forever | p99 $busy_p99 ms at $(oha_rps <<<"$busy") req/s; ratio $(ratio "$busy_p99" "$quiet_p99") (target ≤ 2) |
-$inproc
-$startup
-| server RSS idle / after the wrk runs | $((rss_idle / 1024)) MiB / $((rss / 1024)) MiB (targets ≤ 60 / ≤ 200) |"
+$(printf '%s\n' "${rows[@]}")"
 echo "$table"
 {
   echo "## $(date -u +%Y-%m-%d) — profile \`$profile\`, $(nproc) cores ($cpu)"
   echo
-  echo "Command: \`BENCH_PROFILE=$profile bash bench/run.sh\` (wrk -t2 -c$connections -d${duration}s and oha on the same machine)."
+  echo "Command: \`BENCH_PROFILE=$profile BENCH_STEPS=${BENCH_STEPS:-1,2,3,4,5,6,7} bash bench/run.sh\` (wrk -t2 -c$connections -d${duration}s and oha on the same machine)."
   echo
   echo "$table"
   echo

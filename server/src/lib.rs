@@ -14,6 +14,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod control;
+mod data_dir;
 pub mod extensions;
 pub mod http;
 mod server;

@@ -15,6 +15,7 @@ use crate::api;
 use crate::auth::AuthService;
 use crate::config::{Config, ConfigLoader, ConfigService, Overlay};
 use crate::control;
+use crate::data_dir;
 use crate::extensions::{ExtensionHost, KvBackend, KvQuota};
 use crate::http::{envelope_catcher, guard_request, observe_request};
 use crate::state::AppState;
@@ -57,7 +58,7 @@ impl Running {
 
 /// Opens the database of this configuration (static layers only: the overlay lives in it).
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    create_private_dir(&config.data_dir)?;
+    data_dir::prepare(&config.data_dir, "data dir")?;
     let url = config.database_url();
     let credentials = match (&config.database.username, &config.database.password) {
         (Some(user), Some(password)) => Some((user.as_str(), password.expose())),
@@ -75,6 +76,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 
 /// Builds everything and starts listening on `server.host:server.port` (port 0: any free port).
 pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
+    data_dir::restrict_umask();
     let boot = loader.load(&Overlay::new())?;
     let store = open_store(&boot).await?;
     let config_service = ConfigService::load(loader, store.clone()).await?;
@@ -86,8 +88,16 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
         .extensions
         .compile_cache
         .then(|| config.data_dir.join("cache").join("wasm"));
+    if let Some(dir) = &cache_dir {
+        data_dir::prepare(dir, "compile cache dir")?;
+    }
+    let cache_secret = store
+        .server_secret_or_insert("cache", &crate::auth::random_hex_secret())
+        .await
+        .context("loading the compile cache key")?;
     let host = Arc::new(
-        ExtensionHost::new(&config.extensions, cache_dir).context("starting the WASM engine")?,
+        ExtensionHost::new(&config.extensions, cache_dir, cache_secret.as_bytes())
+            .context("starting the WASM engine")?,
     );
     host.set_kv_backend(KvBackend {
         store: store.clone(),
@@ -104,7 +114,13 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
         .load_all(&config.extensions)
         .await
         .context("loading custom extensions")?;
-    let (log_queue, log_writer) = ToolLogQueue::start(store.clone());
+    let (log_queue, log_writer) = ToolLogQueue::start(
+        store.clone(),
+        tools::logs::LogLimits {
+            queue_bytes: config.tools.log_queue_bytes,
+            rows_per_second: config.tools.log_rows_per_second,
+        },
+    );
     let tool_service = ToolService {
         executor: ToolExecutor::new(host.clone(), registry.clone(), log_queue),
         registry,
@@ -126,11 +142,11 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
         telemetry::metrics_handle(),
     ));
 
-    let router = api::router();
-    if state.openapi.set(api::document(&router)).is_err() {
+    let routes = api::routes();
+    if state.openapi.set(routes.openapi).is_err() {
         tracing::warn!("OpenAPI document was already set");
     }
-    let service = Service::new(router)
+    let service = Service::new(routes.router)
         .hoop(observe_request)
         .hoop(salvo::catch_panic::CatchPanic::new())
         .hoop(salvo::affix_state::inject(state.clone()))
@@ -204,22 +220,16 @@ fn spawn_pruner(state: Arc<AppState>) -> JoinHandle<()> {
             if let Err(err) = state.store.prune_expired().await {
                 tracing::warn!(error = %err, "pruning expired credentials failed");
             }
+            let days = state.config.current().tools.log_retention_days;
+            if days > 0 {
+                let cutoff = crate::store::now_ms() - i64::from(days) * 86_400_000;
+                match state.store.prune_tool_logs(cutoff).await {
+                    Ok(()) => {}
+                    Err(err) => tracing::warn!(error = %err, "pruning old tool logs failed"),
+                }
+            }
         }
     })
-}
-
-/// Creates the data dir readable by its owner only (it holds the database and control socket).
-fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
-    if !dir.exists() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the data dir {}", dir.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-        }
-    }
-    Ok(())
 }
 
 /// A database URL without credentials, for messages.

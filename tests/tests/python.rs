@@ -1,7 +1,7 @@
 //! A tool written in Python: `tests/python/greeter/app.py`, built with componentize-py (PyPI,
 //! installed by `scripts/test-deps.sh`) against `wit/v0.1.0`, uploaded and called like any
 //! other extension. Its first compile is slow (an 18 MB component); the compile cache makes
-//! the second install instant.
+//! an upgrade to the same bytes instant (an uninstall removes the artifact).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -97,7 +97,11 @@ async fn a_python_component_installs_and_answers() {
         .await;
     chatai_tests::assert_error(status, &body, 400, "INVALID_ARGUMENTS");
 
-    // Uninstall and install again: compiled code comes from the cache this time.
+    // Uploaded again (an upgrade to the same bytes): compiled code comes from the cache.
+    let response = upload(bytes.clone()).await.expect("upload");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-compile-cache"], "hit");
+    // An uninstall takes the artifact away: installed again, it is compiled again.
     let (status, _) = server
         .call(
             Method::DELETE,
@@ -108,7 +112,7 @@ async fn a_python_component_installs_and_answers() {
     assert_eq!(status, StatusCode::OK);
     let response = upload(bytes).await.expect("upload");
     assert_eq!(response.status(), StatusCode::CREATED);
-    assert_eq!(response.headers()["x-compile-cache"], "hit");
+    assert_eq!(response.headers()["x-compile-cache"], "miss");
     let (status, body) = server
         .call(
             Method::POST,

@@ -10,17 +10,27 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiError;
 use super::reply::{ApiResult, Empty, Reply};
 use super::timestamp;
+use crate::auth::policy::{Access, RateClass, RouteRule};
 use crate::auth::{Claims, Credential, Principal, Scope};
 use crate::config::Config;
-use crate::http::{AUTH_COOKIE, DepotExt};
+use crate::http::{AUTH_COOKIE, DepotExt, RouterAccess};
 
 pub fn router() -> Router {
     Router::with_path("auth")
-        .push(Router::with_path("login").post(login))
-        .push(Router::with_path("verify").get(verify).post(verify))
-        .push(Router::with_path("me").get(me))
-        .push(Router::with_path("refresh").post(refresh))
-        .push(Router::with_path("logout").post(logout))
+        .access(Access::ADMIN)
+        .push(
+            Router::with_path("login")
+                .access(RouteRule::new(Access::Public).rate(RateClass::Login))
+                .post(login),
+        )
+        .push(
+            Router::new()
+                .access(Access::Authenticated)
+                .push(Router::with_path("verify").get(verify).post(verify))
+                .push(Router::with_path("me").get(me))
+                .push(Router::with_path("refresh").post(refresh))
+                .push(Router::with_path("logout").post(logout)),
+        )
         .push(Router::with_path("login-links").post(create_login_link))
         .push(Router::with_path("tokens").get(list_tokens))
         .push(Router::with_path("tokens/{id}").delete(delete_token))
@@ -29,7 +39,9 @@ pub fn router() -> Router {
 
 /// `/login/token` lives outside `/api`: it is the link a person opens.
 pub fn link_router() -> Router {
-    Router::with_path("login/token").get(login_with_link)
+    Router::with_path("login/token")
+        .access(RouteRule::new(Access::Public).rate(RateClass::Login))
+        .get(login_with_link)
 }
 
 #[derive(Deserialize, ToSchema)]

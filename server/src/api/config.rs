@@ -9,11 +9,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::reply::{ApiResult, Reply};
+use crate::auth::policy::Access;
 use crate::config::{Config, Layer};
-use crate::http::DepotExt;
+use crate::http::{DepotExt, RouterAccess};
 
 pub fn router() -> Router {
     Router::with_path("config")
+        .access(Access::READ_ADMIN)
         .get(get_config)
         .put(put_config)
         .push(Router::with_path("schema").get(config_schema))

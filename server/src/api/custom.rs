@@ -16,6 +16,7 @@ use crate::store::ExtensionRecord;
 use crate::tools::Source;
 use crate::tools::custom::{Change, CustomError, Upload};
 
+/// Under `/api/tools`, whose `read`/admin rule it keeps.
 pub fn custom_router() -> Router {
     Router::with_path("custom")
         .get(list_custom)
@@ -165,6 +166,7 @@ impl From<CustomError> for ApiError {
                 LoadError::WrongWorld(_) => "wrong_world",
                 LoadError::ListTools(_) => "list_tools_failed",
                 LoadError::InvalidSpec(_) => "invalid_tool_spec",
+                LoadError::CompileTimeout(_) => "compile_timeout",
             }),
             CustomError::ToolNameTaken { tool, owner } => {
                 ApiError::new(StatusCode::CONFLICT, code::CONFLICT, message)
@@ -331,6 +333,9 @@ struct ReloadCounts {
     mcp: usize,
     /// Custom extensions that failed to load (see the server log).
     custom_failed: usize,
+    /// Custom extensions whose compiled code came from the compile cache (the others were
+    /// compiled again: not cached yet, or an artifact without a valid seal).
+    custom_from_cache: usize,
 }
 
 /// Reload custom extensions from the database
@@ -348,5 +353,6 @@ async fn reload(depot: &mut Depot) -> ApiResult<ReloadCounts> {
         custom: registry.count_extensions(Source::Custom),
         mcp: registry.count_extensions(Source::Mcp),
         custom_failed: counts.failed,
+        custom_from_cache: counts.from_cache,
     }))
 }

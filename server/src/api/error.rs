@@ -39,6 +39,8 @@ pub mod code {
     pub const TOOL_RESULT_TOO_LARGE: &str = "TOOL_RESULT_TOO_LARGE";
     pub const TOOL_INVALID_OUTPUT: &str = "TOOL_INVALID_OUTPUT";
     pub const INVALID_COMPONENT: &str = "INVALID_COMPONENT";
+    /// 421: the `Host` is not one of this server's names (DNS-rebinding defence).
+    pub const HOST_NOT_ALLOWED: &str = "HOST_NOT_ALLOWED";
 
     /// All of the above, for the OpenAPI document.
     pub const ALL: &[&str] = &[
@@ -67,6 +69,7 @@ pub mod code {
         TOOL_RESULT_TOO_LARGE,
         TOOL_INVALID_OUTPUT,
         INVALID_COMPONENT,
+        HOST_NOT_ALLOWED,
     ];
 }
 

@@ -15,8 +15,36 @@ use salvo::Router;
 pub use auth::login_url_with_base;
 pub use openapi::document;
 
-/// Every route the server serves.
-pub fn router() -> Router {
+use crate::http::RouteEntry;
+
+/// What the server serves.
+pub struct Routes {
+    /// Every route, sealed: each goal runs behind the access its route declared.
+    pub router: Router,
+    /// Each route with its declared rule.
+    pub table: Vec<RouteEntry>,
+    /// The OpenAPI document (made before sealing: it reads the handlers' own metadata).
+    pub openapi: serde_json::Value,
+}
+
+/// Builds and seals every route. Routes that declare no access are refused at run time and
+/// named in the log here.
+pub fn routes() -> Routes {
+    let mut router = router();
+    let openapi = document(&router);
+    let table = crate::http::seal(&mut router);
+    for entry in table.iter().filter(|e| e.rule.is_none()) {
+        tracing::error!(path = %entry.path, method = ?entry.method, "route declares no access: every request to it is refused");
+    }
+    Routes {
+        router,
+        table,
+        openapi,
+    }
+}
+
+/// Every route the server serves, unsealed.
+fn router() -> Router {
     Router::new()
         .push(
             Router::with_path("api")

@@ -6,12 +6,21 @@ use salvo::oapi::{BasicType, Object, OpenApi, SecurityRequirement, SecuritySchem
 use salvo::prelude::*;
 
 use super::error::code;
-use crate::http::DepotExt;
+use crate::auth::policy::{Access, RouteRule};
+use crate::http::{DepotExt, RouterAccess};
 
 pub fn router() -> Router {
     Router::new()
-        .push(Router::with_path("openapi.json").get(openapi_json))
-        .push(SwaggerUi::new("/api/openapi.json").into_router("docs"))
+        .push(
+            Router::with_path("openapi.json")
+                .access(Access::Public)
+                .get(openapi_json),
+        )
+        .push(
+            SwaggerUi::new("/api/openapi.json")
+                .into_router("docs")
+                .access(RouteRule::new(Access::Public).directory()),
+        )
 }
 
 /// The OpenAPI document of every route in `router`.

@@ -4,8 +4,11 @@
 use salvo::oapi::endpoint;
 use salvo::prelude::*;
 
+use crate::auth::policy::Access;
+use crate::http::RouterAccess;
+
 pub fn router() -> Router {
-    Router::new().get(index)
+    Router::new().access(Access::Public).get(index)
 }
 
 const INDEX: &str = r#"<!doctype html>

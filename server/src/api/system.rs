@@ -8,16 +8,24 @@ use serde::Serialize;
 
 use super::error::{ApiError, code};
 use super::reply::{ApiResult, Reply};
-use crate::http::DepotExt;
+use crate::auth::policy::{Access, RateClass, RouteRule};
+use crate::http::{DepotExt, RouterAccess};
 
 pub fn router() -> Router {
     Router::with_path("system")
-        .push(Router::with_path("health").get(health))
+        .access(Access::READ_ADMIN)
+        .push(
+            Router::with_path("health")
+                .access(RouteRule::new(Access::Public).rate(RateClass::Exempt))
+                .get(health),
+        )
         .push(Router::with_path("status").get(status))
 }
 
 pub fn metrics_router() -> Router {
-    Router::with_path("metrics").get(prometheus_metrics)
+    Router::with_path("metrics")
+        .access(RouteRule::new(Access::Metrics).rate(RateClass::Exempt))
+        .get(prometheus_metrics)
 }
 
 #[derive(Serialize, ToSchema)]

@@ -12,8 +12,9 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, code};
 use super::reply::{ApiResult, Reply};
+use crate::auth::policy::Access;
 use crate::extensions::{CallError, ContentPart};
-use crate::http::DepotExt;
+use crate::http::{DepotExt, RouterAccess};
 use crate::state::AppState;
 use crate::store::ToolLogQuery;
 use crate::tools::executor::{self, ExecError, text_of};
@@ -21,9 +22,14 @@ use crate::tools::{RegisteredTool, Source, ToolCall, ToolLogEntry};
 
 pub fn router() -> Router {
     Router::with_path("tools")
+        .access(Access::READ_ADMIN)
         .get(list_tools)
         .push(Router::with_path("by-source").get(tools_by_source))
-        .push(Router::with_path("call").post(call_tool))
+        .push(
+            Router::with_path("call")
+                .access(Access::TOOLS_CALL)
+                .post(call_tool),
+        )
         .push(
             Router::with_path("builtin/config")
                 .get(get_builtin_config)
@@ -38,7 +44,11 @@ pub fn router() -> Router {
         .push(super::custom::custom_router())
         .push(super::custom::reload_router())
         .push(Router::with_path("{name}").get(get_tool))
-        .push(Router::with_path("{name}/execute").post(execute_tool))
+        .push(
+            Router::with_path("{name}/execute")
+                .access(Access::TOOLS_CALL)
+                .post(execute_tool),
+        )
 }
 
 #[derive(Serialize, ToSchema)]

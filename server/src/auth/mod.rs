@@ -12,7 +12,7 @@ use std::sync::{Arc, RwLock};
 pub use jwt::Claims;
 use jwt::JwtKeys;
 pub use principal::{Credential, Principal, Scope};
-pub use secrets::API_KEY_PREFIX;
+pub use secrets::{API_KEY_PREFIX, random_hex_secret};
 
 use crate::config::AuthConfig;
 use crate::store::{ApiKeyRecord, LoginTokenRecord, Store, StoreError, now_ms};
@@ -79,7 +79,7 @@ impl AuthService {
             Some(secret) => secret.expose().to_owned(),
             None => {
                 store
-                    .jwt_secret_or_insert(&secrets::random_hex_secret())
+                    .server_secret_or_insert("jwt", &secrets::random_hex_secret())
                     .await?
             }
         };

@@ -58,6 +58,9 @@ pub struct ServerConfig {
     pub json_body_limit: u64,
     /// Largest upload (extension components), in bytes.
     pub upload_body_limit: u64,
+    /// More names this server answers to (the `Host` check); `"*"` turns the check off.
+    /// Always allowed: `localhost`, `127.0.0.1`, `[::1]`, `host`, the host of `public_url`.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -68,6 +71,7 @@ impl Default for ServerConfig {
             public_url: None,
             json_body_limit: 1024 * 1024,
             upload_body_limit: 32 * 1024 * 1024,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -281,6 +285,10 @@ pub struct ExtensionsConfig {
     pub max_component_mb: u64,
     /// Keep compiled components under `data_dir/cache/wasm` so restarts skip compilation.
     pub compile_cache: bool,
+    /// Compilations running at once (each on a blocking thread, never on the async workers).
+    pub compile_concurrency: u32,
+    /// Longest a component may take to compile, in milliseconds; past it the install fails.
+    pub compile_timeout_ms: u64,
     /// A directory watched for extensions: `name.wasm` (with an optional `name.toml`
     /// manifest) installs or upgrades, removing the `.wasm` uninstalls. Polled, so it works on
     /// any filesystem (restart to change).
@@ -312,6 +320,8 @@ impl Default for ExtensionsConfig {
             pool_instances: 256,
             max_component_mb: 30,
             compile_cache: true,
+            compile_concurrency: 1,
+            compile_timeout_ms: 120_000,
             dir: None,
             dir_poll_ms: 2000,
             http: ExtensionsHttpConfig::default(),
@@ -346,8 +356,8 @@ impl Default for ExtensionsHttpConfig {
     }
 }
 
-/// Which tools may run.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+/// Which tools may run, and how long their call logs are kept.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ToolsConfig {
     /// Run tools marked dangerous.
@@ -360,6 +370,29 @@ pub struct ToolsConfig {
     pub disabled_tools: Vec<String>,
     /// When set, only tools of these categories are enabled.
     pub enabled_categories: Option<Vec<String>>,
+    /// Days a tool-call log row is kept (pruned hourly); 0 keeps them forever.
+    pub log_retention_days: u32,
+    /// Bytes of call logs waiting to be written; past it new records are dropped (and
+    /// counted in `chatai_tool_logs_dropped_total`), never the calls.
+    pub log_queue_bytes: u64,
+    /// Calls a second that get a log row; past it they are counted only
+    /// (`chatai_tool_logs_unwritten_total`). 0: every call.
+    pub log_rows_per_second: u32,
+}
+
+impl Default for ToolsConfig {
+    fn default() -> Self {
+        Self {
+            allow_dangerous: false,
+            dangerous_tools: Vec::new(),
+            admin_only_tools: Vec::new(),
+            disabled_tools: Vec::new(),
+            enabled_categories: None,
+            log_retention_days: 30,
+            log_queue_bytes: 4 * 1024 * 1024,
+            log_rows_per_second: 200,
+        }
+    }
 }
 
 impl Config {
@@ -424,7 +457,11 @@ impl Config {
             || path.starts_with("log.")
             || path == "extensions.pooling"
             || path == "extensions.pool_instances"
+            || path == "tools.log_queue_bytes"
+            || path == "tools.log_rows_per_second"
             || path == "extensions.compile_cache"
+            || path == "extensions.compile_concurrency"
+            || path == "extensions.compile_timeout_ms"
             || path == "extensions.dir"
             || path == "extensions.dir_poll_ms"
             || path == "extensions.web_fetch_origins"

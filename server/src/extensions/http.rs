@@ -186,10 +186,30 @@ pub fn is_public(ip: IpAddr) -> bool {
                 return is_public_v4(v4);
             }
             let s = v6.segments();
-            // NAT64 (64:ff9b::/96) carries an IPv4 address.
+            let o = v6.octets();
+            let v4_at = |i: usize| Ipv4Addr::new(o[i], o[i + 1], o[i + 2], o[i + 3]);
+            // Forms that carry an IPv4 address, which a gateway or the kernel may unwrap:
+            // IPv4-compatible (::/96, deprecated), NAT64 (64:ff9b::/96), 6to4 (2002::/16,
+            // the IPv4 in bits 16–47) and Teredo (2001::/32: the server's IPv4 in bits
+            // 32–63, the client's inverted in the last 32). Each is public only if what it
+            // embeds is.
+            if s[..6] == [0, 0, 0, 0, 0, 0] && !v6.is_unspecified() && !v6.is_loopback() {
+                return is_public_v4(v4_at(12));
+            }
             if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
-                let o = v6.octets();
-                return is_public_v4(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+                return is_public_v4(v4_at(12));
+            }
+            // NAT64 for local use (64:ff9b:1::/48, RFC 8215) is never global; the IPv4 it
+            // carries sits where its operator's prefix length puts it, so refuse it whole.
+            if s[0] == 0x64 && s[1] == 0xff9b && s[2] == 0x0001 {
+                return false;
+            }
+            if s[0] == 0x2002 {
+                return is_public_v4(v4_at(2));
+            }
+            if s[0] == 0x2001 && s[1] == 0 {
+                let client = Ipv4Addr::from(!u32::from(v4_at(12)));
+                return is_public_v4(v4_at(4)) && is_public_v4(client);
             }
             !(v6.is_unspecified()
                 || v6.is_loopback()
@@ -365,13 +385,37 @@ mod tests {
             "fd00:ec2::254",
             "::ffff:127.0.0.1",
             "64:ff9b::a9fe:a9fe",
+            // IPv4-compatible, NAT64 (well-known and local-use), 6to4 and Teredo forms of
+            // refused IPv4 addresses.
+            "::127.0.0.1",
+            "::a9fe:a9fe",
+            "::10.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::10.1.2.3",
+            "64:ff9b:1::a9fe:a9fe",
+            "64:ff9b:1:fffe::1.1.1.1",
+            "2002:7f00:1::1",
+            "2002:a9fe:a9fe::",
+            "2002:c0a8:101::1",
+            "2001:0:7f00:1::1",
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
         ] {
             assert!(
                 !is_public(ip.parse().expect("ip")),
                 "{ip} must not be public"
             );
         }
-        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
+        for ip in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "::1.1.1.1",
+            "64:ff9b::1.1.1.1",
+            "2002:101:101::1",
+            // Teredo: server 65.54.227.120, client 192.0.2.45 inverted is refused (documentation
+            // range); this one carries client 1.1.1.1 (inverted: fefe:fefe).
+            "2001:0:4136:e378:8000:63bf:fefe:fefe",
+        ] {
             assert!(is_public(ip.parse().expect("ip")), "{ip} is public");
         }
     }

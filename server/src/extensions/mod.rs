@@ -106,6 +106,8 @@ pub enum LoadError {
     ListTools(String),
     #[error("invalid tool spec: {0}")]
     InvalidSpec(String),
+    #[error("the component took longer than {0:?} to compile")]
+    CompileTimeout(Duration),
 }
 
 /// A loaded component, ready to serve calls.
@@ -130,6 +132,9 @@ pub struct ExtensionHost {
     engine: Engine,
     linker: Linker<HostState>,
     cache: CompileCache,
+    /// Compilations at once (`extensions.compile_concurrency`).
+    compile_slots: Arc<Semaphore>,
+    compile_timeout: Duration,
     kv: std::sync::OnceLock<KvBackend>,
     long_calls: fairness::LongCallSlots,
     http_limits: http::HttpLimits,
@@ -138,8 +143,13 @@ pub struct ExtensionHost {
 }
 
 impl ExtensionHost {
-    /// `cache_dir`: where compiled components are kept (`None`: compile at every load).
-    pub fn new(config: &ExtensionsConfig, cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+    /// `cache_dir`: where compiled components are kept (`None`: compile at every load);
+    /// `cache_secret`: the key that seals them (see `cache`).
+    pub fn new(
+        config: &ExtensionsConfig,
+        cache_dir: Option<PathBuf>,
+        cache_secret: &[u8],
+    ) -> anyhow::Result<Self> {
         let (engine, allocation) = engine::build(config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
@@ -150,7 +160,9 @@ impl ExtensionHost {
             .map_err(|err| anyhow::anyhow!("linking chatai:extension/host: {err:#}"))?;
         engine::start_ticker(&engine);
         Ok(Self {
-            cache: CompileCache::new(cache_dir, &engine),
+            cache: CompileCache::new(cache_dir, &engine, cache_secret),
+            compile_slots: Arc::new(Semaphore::new(config.compile_concurrency.max(1) as usize)),
+            compile_timeout: Duration::from_millis(config.compile_timeout_ms.max(1)),
             kv: std::sync::OnceLock::new(),
             long_calls: fairness::LongCallSlots::for_this_machine(),
             http_limits: http::HttpLimits {
@@ -208,10 +220,7 @@ impl ExtensionHost {
             ));
         }
         let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
-        let (component, compiled) = self
-            .cache
-            .component(&self.engine, bytes, &sha256)
-            .map_err(|err| LoadError::NotAComponent(format!("{err:#}")))?;
+        let (component, compiled) = self.compile(bytes, &sha256).await?;
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
@@ -240,6 +249,64 @@ impl ExtensionHost {
             .map(validate_spec)
             .collect::<Result<_, _>>()?;
         Ok(Arc::new(extension))
+    }
+
+    /// The compiled component: from the cache, else compiled on a blocking thread, at most
+    /// `compile_concurrency` at once and within `compile_timeout` (a compile past it is left to
+    /// finish on its thread, holding its slot, and its result dropped).
+    async fn compile(
+        &self,
+        bytes: &[u8],
+        sha256: &str,
+    ) -> Result<(wasmtime::component::Component, Compiled), LoadError> {
+        let (cache, engine, sha) = (self.cache.clone(), self.engine.clone(), sha256.to_owned());
+        let cached = tokio::task::spawn_blocking(move || cache.lookup(&engine, &sha)).await;
+        if let Ok(Some(component)) = cached {
+            return Ok((component, Compiled::Cached));
+        }
+        let permit = self
+            .compile_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|err| LoadError::NotAComponent(err.to_string()))?;
+        let (engine, bytes) = (self.engine.clone(), bytes.to_vec());
+        let job = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            wasmtime::component::Component::new(&engine, &bytes)
+        });
+        match tokio::time::timeout(self.compile_timeout, job).await {
+            Err(_) => Err(LoadError::CompileTimeout(self.compile_timeout)),
+            Ok(Err(join)) => Err(LoadError::NotAComponent(format!(
+                "the compiler failed: {join}"
+            ))),
+            Ok(Ok(Err(err))) => Err(LoadError::NotAComponent(format!("{err:#}"))),
+            Ok(Ok(Ok(component))) => Ok((component, Compiled::Fresh)),
+        }
+    }
+
+    /// Keeps a freshly compiled extension in the compile cache. Call it once the extension is
+    /// installed: a refused upload leaves nothing behind.
+    pub async fn keep_compiled(&self, extension: &Extension) {
+        if extension.compiled != Compiled::Fresh {
+            return;
+        }
+        let cache = self.cache.clone();
+        let sha = extension.sha256.clone();
+        let component = extension.pre.instance_pre().component().clone();
+        if let Err(err) = tokio::task::spawn_blocking(move || cache.keep(&sha, &component)).await {
+            tracing::warn!(error = %err, "keeping a compiled component failed");
+        }
+    }
+
+    /// Removes cached artifacts of components not in `installed` (sha256s).
+    pub async fn prune_cache(&self, installed: std::collections::HashSet<String>) {
+        let cache = self.cache.clone();
+        match tokio::task::spawn_blocking(move || cache.prune(&installed)).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "pruned unused compiled components"),
+            Err(err) => tracing::warn!(error = %err, "pruning the compile cache failed"),
+        }
     }
 
     fn store(&self, extension: &Extension) -> Store<HostState> {

@@ -1,12 +1,18 @@
-//! The gate every request passes: body limit, credentials, rate limit, access rule, CSRF.
+//! The gate every request passes.
+//!
+//! Before routing matters ([`guard_request`], a service hoop): the `Host` check, canonical
+//! paths, the body limit. Then admission ([`admit`], run by the route guard of
+//! `http::access` with the rule the matched route declared): credentials, rate limit,
+//! access, CSRF. A request that matched no route is admitted as if its route needed any
+//! credential, so probing without one learns nothing (401 before 404).
 
-use salvo::http::header::AUTHORIZATION;
+use salvo::http::header::{AUTHORIZATION, HOST};
 use salvo::hyper::body::Body as _;
 use salvo::prelude::*;
 
-use super::{DepotExt, RequestId, csrf};
-use crate::api::error::ApiError;
-use crate::auth::policy::{self, Access};
+use super::{DepotExt, RequestId, canonical, csrf, host};
+use crate::api::error::{ApiError, code};
+use crate::auth::policy::{Access, RateClass, Requirement, RouteRule};
 use crate::auth::{API_KEY_PREFIX, AuthError, Principal};
 use crate::config::Config;
 use crate::state::AppState;
@@ -14,10 +20,8 @@ use crate::state::AppState;
 /// Name of the session cookie.
 pub const AUTH_COOKIE: &str = "auth_token";
 
-/// Paths the rate limiter never counts: load balancers and scrapers poll them.
-const UNLIMITED: &[&str] = &["/api/system/health", "/metrics"];
-/// Paths limited per client IP with `rate_limit.login_per_minute`.
-const LOGIN: &[&str] = &["/api/auth/login", "/login/token"];
+/// The rule of a request that matched no route: 404/405 to authenticated callers only.
+const UNMATCHED: RouteRule = RouteRule::new(Access::Authenticated);
 
 #[handler]
 pub async fn guard_request(
@@ -26,61 +30,139 @@ pub async fn guard_request(
     res: &mut Response,
     ctrl: &mut FlowCtrl,
 ) {
-    let state = depot.app().clone();
-    let config = state.config.current();
-    if let Err(err) = pass(req, depot, res, &state, &config).await {
-        let request_id = depot.get_typed::<RequestId>().ok().map(|id| id.0.clone());
-        err.render(request_id.as_deref(), res);
+    let config = depot.app().config.current();
+    let checked = check_request(req, &config);
+    if let Err(err) = checked {
+        refuse(err, depot, res, ctrl);
+        return;
+    }
+    // salvo sets 404/405 before the service hoops only when no route matched.
+    let unmatched = matches!(
+        res.status_code,
+        Some(StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED)
+    );
+    if unmatched && !admit(req, depot, res, Some(UNMATCHED)).await {
         ctrl.skip_rest();
     }
 }
 
-async fn pass(
+/// What is checked before any route is considered.
+fn check_request(req: &mut Request, config: &Config) -> Result<(), ApiError> {
+    let claimed = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| {
+            req.headers()
+                .get(HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        });
+    if !claimed.is_some_and(|h| host::is_allowed(&h, &config.server)) {
+        return Err(ApiError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            code::HOST_NOT_ALLOWED,
+            "this server does not answer to that Host; add the name to server.allowed_hosts",
+        ));
+    }
+    if let Err(why) = canonical::check(req.uri().path()) {
+        return Err(ApiError::validation(format!(
+            "non-canonical request path: {why}"
+        )));
+    }
+    limit_body(req, config)
+}
+
+fn refuse(err: ApiError, depot: &Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
+    let request_id = depot.get_typed::<RequestId>().ok().map(|id| id.0.clone());
+    err.render(request_id.as_deref(), res);
+    ctrl.skip_rest();
+}
+
+/// Admits a request under its route's rule (`None`: the route declared nothing and is
+/// refused). On refusal the error is rendered and `false` returned; on admission the
+/// principal, if any, is in the depot.
+pub async fn admit(
     req: &mut Request,
     depot: &mut Depot,
     res: &mut Response,
+    rule: Option<RouteRule>,
+) -> bool {
+    let state = depot.app().clone();
+    let config = state.config.current();
+    match decide(req, res, &state, &config, rule).await {
+        Ok(principal) => {
+            if let Some(principal) = principal {
+                depot.insert_typed(principal);
+            }
+            true
+        }
+        Err(err) => {
+            let request_id = depot.get_typed::<RequestId>().ok().map(|id| id.0.clone());
+            err.render(request_id.as_deref(), res);
+            false
+        }
+    }
+}
+
+async fn decide(
+    req: &mut Request,
+    res: &mut Response,
     state: &AppState,
     config: &Config,
-) -> Result<(), ApiError> {
-    limit_body(req, config)?;
-    let path = req.uri().path().to_owned();
-    let identified = identify(req, &path, state, config);
+    rule: Option<RouteRule>,
+) -> Result<Option<Principal>, ApiError> {
+    let query_token = rule.is_some_and(|r| r.query_token);
+    let identified = identify(req, query_token, state, config);
+    let Some(rule) = rule else {
+        tracing::error!(path = %req.uri().path(), "route declares no access: refused");
+        return Err(match identified {
+            Ok(Some(_)) => ApiError::forbidden("this route declares no access"),
+            _ => AuthError::Required.into(),
+        });
+    };
+    if !rule.directory && canonical::has_trailing_slash(req.uri().path()) {
+        return Err(ApiError::validation(
+            "non-canonical request path: remove the trailing `/`",
+        ));
+    }
 
     // Rate limit first, so that guessing credentials is limited too.
-    if !UNLIMITED.contains(&path.as_str()) {
-        let login = LOGIN.contains(&path.as_str());
-        let principal = identified.as_ref().ok().and_then(Option::as_ref);
-        let per_minute = match principal {
-            _ if login => config.rate_limit.login_per_minute,
-            Some(principal) => principal
+    let principal = identified.as_ref().ok().and_then(Option::as_ref);
+    let counter = match (rule.rate, principal) {
+        (RateClass::Exempt, _) => None,
+        (RateClass::Login, _) => Some((
+            format!("login:{}", client_ip(req)),
+            config.rate_limit.login_per_minute,
+        )),
+        (RateClass::Principal, Some(principal)) => Some((
+            principal.rate_key(),
+            principal
                 .rate_limit_per_minute
                 .unwrap_or(config.rate_limit.per_minute),
-            None => config.rate_limit.per_minute,
-        };
-        if per_minute > 0 {
-            let key = match principal {
-                _ if login => format!("login:{}", client_ip(req)),
-                Some(principal) => principal.rate_key(),
-                None => format!("ip:{}", client_ip(req)),
-            };
-            let decision = state.rate_limiter.check(key, per_minute).await?;
-            if let Some(refused) = decision.apply(res) {
-                return Err(refused);
-            }
+        )),
+        (RateClass::Principal, None) => Some((
+            format!("ip:{}", client_ip(req)),
+            config.rate_limit.per_minute,
+        )),
+    };
+    if let Some((key, per_minute)) = counter
+        && per_minute > 0
+    {
+        let decision = state.rate_limiter.check(key, per_minute).await?;
+        if let Some(refused) = decision.apply(res) {
+            return Err(refused);
         }
     }
 
-    let mut access = policy::required_access(req.method(), &path);
-    if path == "/metrics" && config.metrics.public {
-        access = Access::Public;
-    }
-    let principal = match (access, identified) {
-        (Access::Public, Ok(principal)) => principal,
-        (Access::Public, Err(_)) => None,
+    let requirement = rule.access.requirement(req.method(), config.metrics.public);
+    let principal = match (requirement, identified) {
+        (Requirement::None, Ok(principal)) => principal,
+        (Requirement::None, Err(_)) => None,
         (_, Err(err)) => return Err(err.into()),
         (_, Ok(None)) => return Err(AuthError::Required.into()),
-        (access, Ok(Some(principal))) => {
-            if !policy::allows(access, &principal) {
+        (requirement, Ok(Some(principal))) => {
+            if !requirement.allows(&principal) {
                 return Err(ApiError::forbidden(
                     "this credential lacks the scope required here",
                 ));
@@ -88,20 +170,18 @@ async fn pass(
             Some(principal)
         }
     };
-    if let Some(principal) = principal {
-        if let crate::auth::Credential::Session {
+    if let Some(principal) = &principal
+        && let crate::auth::Credential::Session {
             via_cookie: true, ..
         } = principal.credential
-            && csrf::needs_check(req.method())
-            && !csrf::is_same_origin(req, config.server.public_url.as_deref())
-        {
-            return Err(ApiError::forbidden(
-                "cross-site request refused: send Origin of this server or X-Requested-With",
-            ));
-        }
-        depot.insert_typed(principal);
+        && csrf::needs_check(req.method())
+        && !csrf::is_same_origin(req, config.server.public_url.as_deref())
+    {
+        return Err(ApiError::forbidden(
+            "cross-site request refused: send Origin of this server or X-Requested-With",
+        ));
     }
-    Ok(())
+    Ok(principal)
 }
 
 /// Refuses bodies over the configured size and caps what a handler may read.
@@ -127,11 +207,11 @@ fn limit_body(req: &mut Request, config: &Config) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Finds the credential (first match wins: Bearer, cookie, `X-API-Key`, `?token=` on SSE
-/// routes) and checks it. `Ok(None)`: no credential at all.
+/// Finds the credential (first match wins: Bearer, cookie, `X-API-Key`, `?token=` where the
+/// route accepts it) and checks it. `Ok(None)`: no credential at all.
 fn identify(
     req: &Request,
-    path: &str,
+    query_token: bool,
     state: &AppState,
     config: &Config,
 ) -> Result<Option<Principal>, AuthError> {
@@ -164,9 +244,7 @@ fn identify(
             .map_err(|_| AuthError::Invalid("invalid API key"))?;
         return state.auth.api_key(key.trim()).map(Some);
     }
-    if policy::is_sse_route(path)
-        && let Some(token) = req.query::<String>("token")
-    {
+    if query_token && let Some(token) = req.query::<String>("token") {
         return state.auth.session(&token, false, &config.auth).map(Some);
     }
     Ok(None)

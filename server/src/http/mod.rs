@@ -1,9 +1,12 @@
-//! Cross-cutting HTTP concerns, applied to every request as service hoops:
-//! request id + tracing + metrics, credentials + rate limit + access rule, error envelope.
+//! Cross-cutting HTTP concerns: request id + tracing + metrics, the `Host` and canonical-path
+//! checks, access declared per route (credentials, rate limit, scope, CSRF), error envelope.
 
+pub mod access;
+mod canonical;
 mod catcher;
 mod csrf;
 mod gate;
+mod host;
 mod observe;
 mod rate_limit;
 
@@ -11,6 +14,7 @@ use std::sync::Arc;
 
 use salvo::Depot;
 
+pub use access::{RouteEntry, RouterAccess, seal};
 pub use catcher::envelope_catcher;
 pub use gate::{AUTH_COOKIE, guard_request};
 pub use observe::observe_request;

@@ -31,8 +31,8 @@ pub async fn observe_request(
     }
     depot.insert_typed(RequestId(id.clone()));
     let started = Instant::now();
-    let method = req.method().to_string();
-    let span = tracing::info_span!("request", request_id = %id, %method, path = %req.uri().path());
+    let method = method_label(req.method());
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
     ctrl.call_next(req, depot, res)
         .instrument(span.clone())
         .await;
@@ -45,9 +45,28 @@ pub async fn observe_request(
         format!("/{matched}")
     };
     let elapsed = started.elapsed();
-    metrics::counter!("chatai_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string()).increment(1);
+    metrics::counter!("chatai_http_requests_total", "method" => method, "route" => route.clone(), "status" => status.to_string()).increment(1);
     metrics::histogram!("chatai_http_request_duration_seconds", "method" => method, "route" => route.clone()).record(elapsed.as_secs_f64());
     span.in_scope(|| {
         tracing::info!(%route, status, latency_us = elapsed.as_micros() as u64, "request");
     });
+}
+
+/// The method as a metric label: the standard ones by name, anything invented as `other`, so
+/// a client cannot create series at will. (Routes are labelled by their pattern, `unmatched`
+/// when none matched, never by the raw path.)
+fn method_label(method: &salvo::http::Method) -> &'static str {
+    use salvo::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
 }

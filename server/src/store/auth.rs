@@ -33,16 +33,26 @@ const LOGIN_TOKEN_FIELDS: &str =
 const API_KEY_FIELDS: &str = "record::id(id) AS id, key_hash, label, scopes, rate_limit_per_minute, created_at, last_used_at";
 
 impl Store {
-    /// The generated JWT secret; created (from `candidate`) on first call, then always the same.
-    pub async fn jwt_secret_or_insert(&self, candidate: &str) -> Result<String, StoreError> {
+    /// A generated server secret (`jwt`, `cache`): created from `candidate` on first call, then
+    /// always the same, for every instance on this database.
+    pub async fn server_secret_or_insert(
+        &self,
+        name: &str,
+        candidate: &str,
+    ) -> Result<String, StoreError> {
         #[derive(Deserialize)]
         struct Row {
             secret: String,
         }
+        // Names are the server's own constants, never input: safe to put in the statement.
+        debug_assert!(name.bytes().all(|b| b.is_ascii_lowercase()));
+        let id = format!("server_secret:{name}");
         let rows: Vec<Row> = self
             .rows(
-                "IF record::exists(server_secret:jwt) = false { CREATE server_secret:jwt SET secret = $candidate };
-                 SELECT secret FROM server_secret:jwt;",
+                &format!(
+                    "IF record::exists({id}) = false {{ CREATE {id} SET secret = $candidate }};
+                     SELECT secret FROM {id};"
+                ),
                 json!({ "candidate": candidate }),
                 1,
             )

@@ -55,6 +55,15 @@ impl Store {
         self.rows(&sql, vars, 0).await
     }
 
+    /// Deletes the tool logs older than `before` (Unix ms); the time index finds them.
+    pub async fn prune_tool_logs(&self, before: i64) -> Result<(), StoreError> {
+        self.execute(
+            "DELETE tool_log WHERE timestamp < $before",
+            json!({ "before": before }),
+        )
+        .await
+    }
+
     /// Deletes every tool log; returns how many there were.
     pub async fn delete_tool_logs(&self) -> Result<u64, StoreError> {
         #[derive(Deserialize)]

@@ -207,8 +207,13 @@ impl CustomExtensions {
         push_event(&mut record, now, &action);
         extension.set_powers(powers_of(&record));
         self.store.put_extension(&record, &upload.bytes).await?;
-        self.registry
-            .replace(&name, Source::Custom, Some((extension, record.enabled)))?;
+        self.registry.replace(
+            &name,
+            Source::Custom,
+            Some((extension.clone(), record.enabled)),
+        )?;
+        self.host.keep_compiled(&extension).await;
+        self.prune_cache().await;
         tracing::info!(extension = %name, action, "custom extension changed");
         Ok(Installed {
             replaced: previous.map(|p| p.version),
@@ -262,15 +267,10 @@ impl CustomExtensions {
         }
         record.updated_at = now;
         self.store.update_extension(&record).await?;
-        if let Some(tool) = record.tools.first()
-            && let Some(current) = self.registry.get(&tool.name)
-        {
-            current.extension.set_powers(powers_of(&record));
-            self.registry.replace(
-                name,
-                Source::Custom,
-                Some((current.extension.clone(), record.enabled)),
-            )?;
+        if let Some((extension, _)) = self.registry.extension(name, Source::Custom) {
+            extension.set_powers(powers_of(&record));
+            self.registry
+                .replace(name, Source::Custom, Some((extension, record.enabled)))?;
         }
         Ok(record)
     }
@@ -283,6 +283,7 @@ impl CustomExtensions {
         }
         self.store.kv_drop(name).await?;
         self.registry.replace(name, Source::Custom, None)?;
+        self.prune_cache().await;
         tracing::info!(extension = %name, action = "uninstalled", "custom extension changed");
         Ok(())
     }
@@ -317,6 +318,7 @@ impl CustomExtensions {
                 self.registry.replace(&stale, Source::Custom, None).ok();
             }
         }
+        self.prune_cache().await;
         Ok(counts)
     }
 
@@ -342,9 +344,18 @@ impl CustomExtensions {
         self.registry.replace(
             &record.name,
             Source::Custom,
-            Some((extension, record.enabled)),
+            Some((extension.clone(), record.enabled)),
         )?;
+        self.host.keep_compiled(&extension).await;
         Ok(compiled)
+    }
+
+    /// Drops compiled artifacts that no registered extension (builtin or custom) uses. Called
+    /// under `lock`, after every install, uninstall and reload.
+    async fn prune_cache(&self) {
+        self.host
+            .prune_cache(self.registry.component_digests())
+            .await;
     }
 }
 

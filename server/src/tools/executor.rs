@@ -103,14 +103,18 @@ impl ToolExecutor {
             Ok(_) => "ok",
             Err(err) => error_code(err),
         };
-        let tool_label = metrics::SharedString::from(call.name.clone());
+        // Only registered names become labels: invented names must not create series.
+        let tool_label = match &tool {
+            Some(_) => metrics::SharedString::from(call.name.clone()),
+            None => metrics::SharedString::const_str("unknown"),
+        };
         metrics::counter!("chatai_tool_calls_total", "tool" => tool_label.clone(), "outcome" => outcome_label).increment(1);
         metrics::histogram!("chatai_tool_call_duration_seconds", "tool" => tool_label)
             .record(duration_ms / 1000.0);
         self.logs.push(ToolLogEntry {
             id: call_id.clone(),
             tool_name: call.name.clone(),
-            args: call.args,
+            args: super::logs::logged_args(call.args),
             result: result.as_ref().ok().map(|output| {
                 let mut text = text_of(output);
                 truncate(&mut text, 4096);

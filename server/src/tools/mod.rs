@@ -39,8 +39,9 @@ pub async fn load_builtins(
             });
         }
         registry
-            .register(extension, Source::Builtin)
+            .register(extension.clone(), Source::Builtin)
             .map_err(|err| anyhow::anyhow!("builtin extension `{name}`: {err}"))?;
+        host.keep_compiled(&extension).await;
     }
     Ok(builtins::BUILTINS.len())
 }

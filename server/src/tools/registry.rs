@@ -143,6 +143,25 @@ impl ToolRegistry {
         names
     }
 
+    /// The extension `name` of `source` as registered, with whether it is enabled: found by
+    /// its own identity, whatever its tools are called.
+    pub fn extension(&self, name: &str, source: Source) -> Option<(Arc<Extension>, bool)> {
+        self.tools
+            .load()
+            .values()
+            .find(|t| t.source == source && t.extension.name == name)
+            .map(|t| (t.extension.clone(), t.extension_enabled))
+    }
+
+    /// The component sha256 of every registered extension (what the compile cache keeps).
+    pub fn component_digests(&self) -> std::collections::HashSet<String> {
+        self.tools
+            .load()
+            .values()
+            .map(|t| t.extension.sha256.clone())
+            .collect()
+    }
+
     pub fn count_extensions(&self, source: Source) -> usize {
         self.extension_names(source).len()
     }

@@ -18,7 +18,7 @@ const SPINNERS: usize = 8;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let config = ExtensionsConfig::default();
-    let host = Arc::new(ExtensionHost::new(&config, None)?);
+    let host = Arc::new(ExtensionHost::new(&config, None, b"bench")?);
     let mut out = instantiate_and_call(&host, &config).await?;
     out.push_str(&deadline_overshoot(host, &config).await?);
     std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
