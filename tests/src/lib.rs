@@ -121,6 +121,26 @@ impl TestServer {
         self.send(self.admin(method, path).json(&body)).await
     }
 
+    /// `POST /api/tools/call` of `name` with `args`, as admin.
+    pub async fn call_tool(&self, name: &str, args: Value) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            "/api/tools/call",
+            serde_json::json!({ "name": name, "args": args }),
+        )
+        .await
+    }
+
+    /// `POST /api/auth/login` with a login token, no credential.
+    pub async fn login(&self, token: &str) -> (StatusCode, Value) {
+        self.send(
+            self.client
+                .post(self.url("/api/auth/login"))
+                .json(&serde_json::json!({ "token": token })),
+        )
+        .await
+    }
+
     /// Creates an API key with these scopes; returns `(id, key)`.
     pub async fn api_key(&self, scopes: &[&str]) -> (String, String) {
         let (status, body) = self

@@ -138,14 +138,7 @@ async fn logout_revokes_and_login_tokens_are_single_use() {
 
     // The start-up link was used by the harness: a second use fails.
     let token = login_token_of(&server.login_url);
-    let (status, body) = server
-        .send(
-            server
-                .client
-                .post(server.url("/api/auth/login"))
-                .json(&json!({ "token": token })),
-        )
-        .await;
+    let (status, body) = server.login(&token).await;
     assert_error(status, &body, 401, "INVALID_TOKEN");
 
     // A session works until logout, then never again.

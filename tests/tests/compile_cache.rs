@@ -34,16 +34,6 @@ fn artifact_of(dir: &Path, bytes: &[u8]) -> Option<PathBuf> {
         .map(|name| dir.join(name))
 }
 
-async fn call(server: &TestServer, tool: &str, args: Value) -> (StatusCode, Value) {
-    server
-        .call(
-            Method::POST,
-            "/api/tools/call",
-            json!({ "name": tool, "args": args }),
-        )
-        .await
-}
-
 #[tokio::test]
 async fn a_data_dir_others_may_write_is_refused_at_start() {
     use std::os::unix::fs::PermissionsExt;
@@ -95,10 +85,10 @@ async fn swapped_artifacts_are_recompiled_not_run() {
         "both recompiled: {body}"
     );
     assert_eq!(body["data"]["customFailed"], 0, "{body}");
-    let (status, body) = call(&server, "count_calls", json!({})).await;
+    let (status, body) = server.call_tool("count_calls", json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["result"], "1");
-    let (status, body) = call(&server, "which_version", json!({ "ms": 0 })).await;
+    let (status, body) = server.call_tool("which_version", json!({ "ms": 0 })).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["result"], "1.0.0");
     // The recompiled code was sealed again: the next reload trusts it.

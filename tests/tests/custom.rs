@@ -332,13 +332,7 @@ async fn an_upgrade_under_load_finishes_old_calls_on_the_old_version() {
 }
 
 async fn tool(server: &TestServer, name: &str, args: Value) -> (StatusCode, Value) {
-    server
-        .call(
-            Method::POST,
-            "/api/tools/call",
-            json!({"name": name, "args": args}),
-        )
-        .await
+    server.call_tool(name, args).await
 }
 
 #[tokio::test]

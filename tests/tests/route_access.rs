@@ -229,16 +229,18 @@ async fn every_route_answers_exactly_its_declared_access_and_no_variant_gets_in(
             if may {
                 assert!(
                     !refused_by_gate(status, &response),
-                    "{} may {method} {path} ({:?}) but got {status}: {response}",
+                    "{} may {method} {path} ({}) but got {status}: {response}",
                     caller.name,
-                    rule.access
+                    rule.access.describe()
                 );
             } else {
                 let want = if caller.scopes.is_none() { 401 } else { 403 };
                 assert_eq!(
-                    status, want,
-                    "{} may not {method} {path} ({:?}): {response}",
-                    caller.name, rule.access
+                    status,
+                    want,
+                    "{} may not {method} {path} ({}): {response}",
+                    caller.name,
+                    rule.access.describe()
                 );
                 assert!(refused_by_gate(status, &response), "{response}");
             }
@@ -292,7 +294,7 @@ async fn every_route_answers_exactly_its_declared_access_and_no_variant_gets_in(
     server.stop().await;
 }
 
-/// A new admin session from a permanent login link.
+/// A new admin session from a fresh login link.
 async fn fresh_session(server: &TestServer) -> String {
     let (status, link) = server
         .call(
@@ -303,14 +305,7 @@ async fn fresh_session(server: &TestServer) -> String {
         .await;
     assert_eq!(status, StatusCode::OK, "{link}");
     let token = link["data"]["token"].as_str().expect("token");
-    let (status, body) = server
-        .send(
-            server
-                .client
-                .post(server.url("/api/auth/login"))
-                .json(&json!({ "token": token })),
-        )
-        .await;
+    let (status, body) = server.login(token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["data"]["token"].as_str().expect("jwt").to_owned()
 }

@@ -6,13 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 async fn call(server: &TestServer, name: &str, args: Value) -> (StatusCode, Value) {
-    server
-        .call(
-            Method::POST,
-            "/api/tools/call",
-            json!({ "name": name, "args": args }),
-        )
-        .await
+    server.call_tool(name, args).await
 }
 
 /// Calls and asserts success; returns `data`.
