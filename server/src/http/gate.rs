@@ -51,14 +51,9 @@ fn check_request(req: &mut Request, config: &Config) -> Result<(), ApiError> {
     let claimed = req
         .uri()
         .authority()
-        .map(|a| a.as_str().to_owned())
-        .or_else(|| {
-            req.headers()
-                .get(HOST)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        });
-    if !claimed.is_some_and(|h| host::is_allowed(&h, &config.server)) {
+        .map(|a| a.as_str())
+        .or_else(|| req.headers().get(HOST).and_then(|v| v.to_str().ok()));
+    if !claimed.is_some_and(|h| host::is_allowed(h, &config.server)) {
         return Err(ApiError::new(
             StatusCode::MISDIRECTED_REQUEST,
             code::HOST_NOT_ALLOWED,
