@@ -14,12 +14,14 @@
 # 4. In process: instantiate+call+drop latency, and the deadline overshoot of 8 infinite loops.
 # 5. Cold start of the real binary with 5 builtin + 6 custom extensions: compile cache warm vs
 #    deleted (tests/src/bin/bench-startup.rs).
-# 6. Memory: idle RSS of a fresh server, then RSS every 10 s through BENCH_MEMORY_SECONDS (90)
-#    of full-rate tools/call (wrk -c64).
+# 6. Memory: idle RSS on the first start (builtins compiled) and after a restart (compile cache),
+#    then RSS every 10 s through BENCH_MEMORY_SECONDS (90) of full-rate tools/call (wrk -c64).
 # 7. Uploads: two concurrent uploads of the 18 MB Python test component while oha polls
-#    `GET /api/system/health` at 200 req/s: its p99 meanwhile, against the same poll at rest.
+#    `GET /api/system/health` at 200 req/s and 8 clients call `calculator` in a loop: both p99s
+#    meanwhile, against the same loads at rest.
 #
 # BENCH_STEPS (default "1,2,3,4,5,6,7") picks steps; a table row per step that ran.
+# BENCH_NO_BUILD=1 measures the binaries already built instead of building them first.
 #
 # Installs what it lacks: wrk (Debian), oha and wasmtime-cli (crates.io, compiled once).
 set -euo pipefail
@@ -38,7 +40,8 @@ steps=",${BENCH_STEPS:-1,2,3,4,5,6,7},"
 want() { [[ "$steps" == *",$1,"* ]]; }
 flag=(); dir=debug
 if [ "$profile" = release ]; then flag=(--release); dir=release; fi
-cargo build "${flag[@]}" -p chatai-tests --bins
+# BENCH_NO_BUILD=1: measure the binaries already built.
+[ "${BENCH_NO_BUILD:-0}" = 1 ] || cargo build "${flag[@]}" -p chatai-tests --bins
 bin="$CARGO_TARGET_DIR/$dir"
 
 work="$(mktemp -d)"
@@ -55,9 +58,9 @@ non2xx() { awk '/Non-2xx/ {n=$NF} END {print n+0}' <<<"$1"; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 
 rows=()
-# A fresh real server in $work/$1 (SurrealKV, no rate limit); sets $server, $base, $jwt, $BENCH_KEY.
+# A real server in $work/$1 (SurrealKV, no rate limit; a new dir is a fresh data dir); sets $server, $base, $jwt, $BENCH_KEY.
 start_server() {
-  mkdir "$work/$1"
+  mkdir -p "$work/$1"
   (cd "$work/$1" && exec env CHATAI_SERVER__PORT=0 CHATAI_RATE_LIMIT__PER_MINUTE=0 CHATAI_LOG__LEVEL=warn \
     "$bin/chatai-under-test" > out 2> err) &
   server=$!; pids+=("$server")
@@ -74,6 +77,8 @@ start_server() {
 }
 stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; }
 rss_mib() { echo $(( $(ps -o rss= -p "$server" | tr -d ' ') / 1024 )); }
+# RssAnon (private heap, stacks, JIT code) and RssFile (pages of the binary and of mapped files).
+rss_split() { awk '/^RssAnon:/ {a=int($2/1024)} /^RssFile:/ {f=int($2/1024)} END {print a " MiB anonymous + " f " MiB file"}' "/proc/$server/status"; }
 
 # 1. tools/call vs health on the real binary.
 if want 1; then
@@ -146,7 +151,13 @@ if want 6; then
   memory_seconds="${BENCH_MEMORY_SECONDS:-90}"
   start_server s6
   sleep 5
-  idle=$(rss_mib)
+  first=$(rss_mib); first_split=$(rss_split)
+  stop_server
+  # Restarted on the same data dir: the builtin components come from the compile cache, as on
+  # every start but the first.
+  start_server s6
+  sleep 5
+  idle=$(rss_mib); idle_split=$(rss_split)
   wrk -t2 -c"$connections" -d"${memory_seconds}s" -s bench/tools_call.lua "$base/api/tools/call" > "$work/memory.wrk" &
   load=$!
   samples=()
@@ -155,8 +166,8 @@ if want 6; then
   after=$(rss_mib); sleep 10; settled=$(rss_mib)
   stop_server
   last=("${samples[@]: -4}")
-  spread=$(python3 -c "v=[${last[*]// /,}]; print(max(v)-min(v))")
-  rows+=("| server RSS idle (fresh data dir, one call made) | $idle MiB (target ≤ 60) |"
+  spread=$(IFS=,; python3 -c "v=[${last[*]}]; print(max(v)-min(v))")
+  rows+=("| server RSS idle, 5 s after start and one call: first start (builtins compiled) / restart (compile cache) | $first MiB ($first_split) / $idle MiB ($idle_split) (target ≤ 60) |"
     "| RSS every 10 s under ${memory_seconds} s of full-rate tools/call (wrk -c$connections, $(rps "$(cat "$work/memory.wrk")") req/s) | ${samples[*]} MiB; max $(printf '%s\n' "${samples[@]}" | sort -n | tail -1) MiB (target ≤ 200); last 30 s spread $spread MiB; 10 s after the load $settled MiB |")
 fi
 
@@ -164,15 +175,24 @@ fi
 if want 7; then
   bash scripts/test-deps.sh
   greeter="$work/greeter.wasm"
-  "${CHATAI_PYENV:-$HOME/.cache/chatai-edge/pyenv}/bin/componentize-py" -d wit/v0.1.0 -w tool-extension \
+  "${COMPONENTIZE_PY_VENV:-$HOME/.cache/chatai-edge/pyenv}/bin/componentize-py" -d wit/v0.1.0 -w tool-extension \
     componentize -p tests/python/greeter app -o "$greeter" > /dev/null
   start_server s7
   poll() {
     oha -z "$1" -c 4 -q 200 --no-tui --output-format json "$base/api/system/health"
   }
+  # 8 clients calling calculator in a loop (as many calls as they can make).
+  calculate() {
+    oha -z "$1" -c 8 --no-tui --output-format json -m POST -T application/json \
+      -H "X-API-Key: $BENCH_KEY" -d '{"name":"calculator","args":{"expression":"6 * 7"}}' \
+      "$base/api/tools/call"
+  }
   rest=$(poll 10s)
+  calc_rest=$(calculate 10s)
   poll 40s > "$work/poll.json" &
   poller=$!
+  calculate 40s > "$work/calc.json" &
+  calculator=$!
   sleep 2
   upload() {
     curl -s -o "$work/upload-$1.json" -w '%{http_code} %{time_total}' -X POST "$base/api/tools/custom" \
@@ -183,10 +203,12 @@ if want 7; then
   upload b > "$work/upload-b.status" &
   ub=$!
   wait "$ua" "$ub"
-  wait "$poller"
+  wait "$poller" "$calculator"
   during=$(cat "$work/poll.json")
+  calc_during=$(cat "$work/calc.json")
   stop_server
-  rows+=("| \`GET /api/system/health\` p99 at 200 req/s (oha -c4): at rest / during two concurrent uploads of the 18 MB Python component | $(oha_p99 <<<"$rest") ms / $(oha_p99 <<<"$during") ms (target < 100 ms); uploads: $(cat "$work/upload-a.status") s and $(cat "$work/upload-b.status") s (status, seconds; the second is a 409: same tool name) |")
+  rows+=("| \`GET /api/system/health\` p99 at 200 req/s (oha -c4): at rest / during two concurrent uploads of the 18 MB Python component | $(oha_p99 <<<"$rest") ms / $(oha_p99 <<<"$during") ms (target < 100 ms); uploads: $(cat "$work/upload-a.status") s and $(cat "$work/upload-b.status") s (status, seconds; one is 201, the other 409: same tool name, refused after its compile) |"
+    "| \`calculator\` calls from 8 clients in a loop (oha -c8): at rest / during the uploads | p99 $(oha_p99 <<<"$calc_rest") ms at $(oha_rps <<<"$calc_rest") req/s / p99 $(oha_p99 <<<"$calc_during") ms at $(oha_rps <<<"$calc_during") req/s; non-2xx during: $(python3 -c 'import sys,json; d=json.load(sys.stdin); print(sum(v for k,v in d["statusCodeDistribution"].items() if not k.startswith("2")))' <<<"$calc_during") |")
 fi
 
 cpu=$(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ //')

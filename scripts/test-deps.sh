@@ -4,7 +4,7 @@
 # a Python extension. Idempotent; used by the README's test command and by .ci/run.
 set -euo pipefail
 rustup target add wasm32-wasip2 >/dev/null
-venv="${CHATAI_PYENV:-$HOME/.cache/chatai-edge/pyenv}"
+venv="${COMPONENTIZE_PY_VENV:-$HOME/.cache/chatai-edge/pyenv}"
 version=0.25.1
 if ! "$venv/bin/componentize-py" --version 2>/dev/null | grep -q "$version"; then
   python3 -m venv "$venv"

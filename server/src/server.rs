@@ -16,13 +16,14 @@ use crate::auth::AuthService;
 use crate::config::{Config, ConfigLoader, ConfigService, Overlay};
 use crate::control;
 use crate::data_dir;
-use crate::extensions::{ExtensionHost, KvBackend, KvQuota};
-use crate::http::{envelope_catcher, guard_request, observe_request};
-use crate::state::AppState;
-use crate::store::{Store, StoreOptions};
+use crate::events::EventBus;
+use crate::extensions::custom::CustomExtensions;
+use crate::extensions::{ExtensionHost, KvBackend, KvQuota, builtins};
+use crate::http::{Gatekeeper, RateLimiter, envelope_catcher, guard_request, observe_request};
+use crate::state::{AppState, Services};
+use crate::store::{EmbeddedLimits, Store, StoreOptions};
 use crate::telemetry;
-use crate::tools::custom::CustomExtensions;
-use crate::tools::{self, ToolExecutor, ToolLogQueue, ToolRegistry, ToolService};
+use crate::tools::{self, ToolExecutor, ToolHub, ToolLogQueue, ToolRegistry};
 
 /// A started server.
 pub struct Running {
@@ -69,6 +70,10 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         namespace: &config.database.namespace,
         database: &config.database.database,
         credentials,
+        embedded: EmbeddedLimits {
+            memtable_bytes: u64::from(config.database.memtable_mib) << 20,
+            block_cache_bytes: u64::from(config.database.block_cache_mib) << 20,
+        },
     })
     .await
     .with_context(|| format!("opening the database at {}", redact_url(&url)))
@@ -79,7 +84,8 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
     data_dir::restrict_umask();
     let boot = loader.load(&Overlay::new())?;
     let store = open_store(&boot).await?;
-    let config_service = ConfigService::load(loader, store.clone()).await?;
+    let events = Arc::new(EventBus::new());
+    let config_service = ConfigService::load(loader, store.clone(), events.clone()).await?;
     let config = config_service.current();
     let auth = AuthService::load(store.clone(), &config.auth)
         .await
@@ -107,9 +113,15 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
             max_value_bytes: config.extensions.kv_max_value_bytes,
         },
     });
-    let registry = Arc::new(ToolRegistry::default());
-    let builtins = tools::load_builtins(&host, &registry, &config.extensions).await?;
-    let custom = CustomExtensions::new(host.clone(), registry.clone(), store.clone());
+    let registry = Arc::new(ToolRegistry::new(events.clone()));
+    let builtins = builtins::load(&host, &registry, &config.extensions).await?;
+    let custom = Arc::new(CustomExtensions::new(
+        host.clone(),
+        registry.clone(),
+        store.clone(),
+        events.clone(),
+        &builtins,
+    ));
     let reloaded = custom
         .load_all(&config.extensions)
         .await
@@ -121,11 +133,16 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
             rows_per_second: config.tools.log_rows_per_second,
         },
     );
-    let tool_service = ToolService {
-        executor: ToolExecutor::new(host.clone(), registry.clone(), log_queue),
+    let tools = ToolHub {
+        executor: ToolExecutor::new(
+            registry.clone(),
+            log_queue,
+            events.clone(),
+            api::error::exec_error_code,
+        ),
         registry,
-        custom,
     };
+    let builtins = builtins.len();
     tracing::info!(
         builtins,
         custom = reloaded.loaded,
@@ -135,10 +152,14 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
         "extensions loaded"
     );
     let state = Arc::new(AppState::new(
-        config_service,
-        store,
-        auth,
-        tool_service,
+        Services {
+            config: Arc::new(config_service),
+            store,
+            auth: Arc::new(auth),
+            tools,
+            custom,
+            events,
+        },
         telemetry::metrics_handle(),
     ));
 
@@ -150,6 +171,11 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
         .hoop(observe_request)
         .hoop(salvo::catch_panic::CatchPanic::new())
         .hoop(salvo::affix_state::inject(state.clone()))
+        .hoop(salvo::affix_state::inject(Arc::new(Gatekeeper {
+            config: state.config.clone(),
+            auth: state.auth.clone(),
+            limiter: RateLimiter::default(),
+        })))
         .hoop(guard_request)
         .catcher(Catcher::new(envelope_catcher));
 
@@ -172,11 +198,13 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
     let mut background = vec![
         spawn_db_probe(state.clone()),
         spawn_pruner(state.clone()),
+        telemetry::spawn_metrics_upkeep(state.metrics.clone()),
         log_writer,
     ];
     if let Some(dir) = config.extensions.dir.clone() {
-        background.push(tools::watch::spawn(
-            state.clone(),
+        background.push(crate::extensions::watch::spawn(
+            state.custom.clone(),
+            state.config.clone(),
             dir,
             Duration::from_millis(config.extensions.dir_poll_ms),
         ));

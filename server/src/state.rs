@@ -1,23 +1,36 @@
 //! The application state shared by every handler (put in the depot by a service hoop).
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::auth::AuthService;
 use crate::config::ConfigService;
-use crate::http::RateLimiter;
+use crate::events::EventBus;
+use crate::extensions::custom::CustomExtensions;
 use crate::store::Store;
-use crate::tools::ToolService;
+use crate::tools::ToolHub;
+
+/// The services the server is made of.
+pub struct Services {
+    pub config: Arc<ConfigService>,
+    pub store: Store,
+    pub auth: Arc<AuthService>,
+    pub tools: ToolHub,
+    pub custom: Arc<CustomExtensions>,
+    pub events: Arc<EventBus>,
+}
 
 pub struct AppState {
-    pub config: ConfigService,
+    pub config: Arc<ConfigService>,
     pub store: Store,
-    pub auth: AuthService,
-    pub tools: ToolService,
-    pub rate_limiter: RateLimiter,
+    pub auth: Arc<AuthService>,
+    pub tools: ToolHub,
+    /// Custom extensions: install, change, uninstall, reload.
+    pub custom: Arc<CustomExtensions>,
+    pub events: Arc<EventBus>,
     pub metrics: PrometheusHandle,
     pub started_at: Instant,
     /// The last result of the background database probe; `/api/system/health` reads this,
@@ -30,19 +43,22 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(
-        config: ConfigService,
-        store: Store,
-        auth: AuthService,
-        tools: ToolService,
-        metrics: PrometheusHandle,
-    ) -> Self {
+    pub fn new(services: Services, metrics: PrometheusHandle) -> Self {
+        let Services {
+            config,
+            store,
+            auth,
+            tools,
+            custom,
+            events,
+        } = services;
         Self {
             config,
             store,
             auth,
             tools,
-            rate_limiter: RateLimiter::default(),
+            custom,
+            events,
             metrics,
             started_at: Instant::now(),
             db_ok: AtomicBool::new(true),

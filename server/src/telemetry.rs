@@ -37,3 +37,16 @@ pub fn metrics_handle() -> PrometheusHandle {
         })
         .clone()
 }
+
+/// Drains the recorder's histogram samples into their summaries every five seconds. Without
+/// it, samples pile up until a scrape of `/metrics` (a few bytes per request, forever when
+/// nothing scrapes).
+pub fn spawn_metrics_upkeep(handle: PrometheusHandle) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            handle.run_upkeep();
+        }
+    })
+}

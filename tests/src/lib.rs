@@ -161,25 +161,23 @@ impl TestServer {
         self.running.as_ref().expect("running")
     }
 
-    /// Loads a fixture component (`tests/fixtures`, e.g. `misbehave`) straight into the
-    /// running server's registry as a custom extension.
+    /// A subscriber of the server's event bus.
+    pub fn events(&self) -> chatai_server::events::Subscription {
+        self.running().state.events.subscribe()
+    }
+
+    /// Installs a fixture component (`tests/fixtures`, e.g. `misbehave`) as a custom extension
+    /// through `POST /api/tools/custom`, with no manifest (the server's default limits, no
+    /// grants).
     pub async fn load_fixture(&self, name: &str) -> Result<(), String> {
         let path = format!("{}/{name}.wasm", env!("CHATAI_FIXTURES"));
         let bytes = std::fs::read(&path).map_err(|err| format!("{path}: {err}"))?;
-        let state = &self.running().state;
-        let config = state.config.current();
-        let extension = state
-            .tools
-            .executor
-            .host
-            .load(name, &bytes, &config.extensions)
-            .await
-            .map_err(|err| err.to_string())?;
-        state
-            .tools
-            .registry
-            .register(extension, chatai_server::tools::Source::Custom)
-            .map_err(|err| err.to_string())
+        let (status, body) = self.upload(&format!("{name}.wasm"), bytes, None).await;
+        if status == StatusCode::CREATED {
+            Ok(())
+        } else {
+            Err(format!("{status}: {body}"))
+        }
     }
 
     /// Stops and starts again on the same data dir and config file (SurrealKV keeps its data;
@@ -280,14 +278,29 @@ pub async fn raw_request(
         .write_all(request.as_bytes())
         .await
         .expect("write request");
+    // Read to the end, except for an event stream, which does not end: its head is enough.
     let mut response = Vec::new();
-    tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        stream.read_to_end(&mut response),
-    )
-    .await
-    .expect("response within 10 s")
-    .expect("read response");
+    let read = async {
+        let mut chunk = [0u8; 8192];
+        loop {
+            let n = stream.read(&mut chunk).await.expect("read response");
+            if n == 0 {
+                break;
+            }
+            response.extend_from_slice(&chunk[..n]);
+            let head_end = response.windows(4).position(|w| w == b"\r\n\r\n");
+            if let Some(end) = head_end
+                && String::from_utf8_lossy(&response[..end])
+                    .to_ascii_lowercase()
+                    .contains("content-type: text/event-stream")
+            {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .expect("response within 10 s");
     let text = String::from_utf8_lossy(&response).into_owned();
     let status = text
         .split(' ')
@@ -295,4 +308,34 @@ pub async fn raw_request(
         .and_then(|code| code.parse().ok())
         .unwrap_or_else(|| panic!("no status line in {text:?}"));
     (status, text)
+}
+
+/// Waits (at most 10 s) until `count` `tool_progress` events of `tool` arrived on `events`;
+/// returns them in arrival order. Tests use it to know a guest has started (fixtures report
+/// progress first), instead of sleeping.
+pub async fn progress_of(
+    events: &mut chatai_server::events::Subscription,
+    tool: &str,
+    count: usize,
+) -> Vec<chatai_server::events::ToolProgress> {
+    use chatai_server::events::Event;
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while seen.len() < count {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{} of {count} progress events of `{tool}` in 10 s",
+                    seen.len()
+                )
+            })
+            .expect("the bus dropped this subscriber");
+        if let Event::ToolProgress(progress) = &*event
+            && progress.tool == tool
+        {
+            seen.push(progress.clone());
+        }
+    }
+    seen
 }

@@ -528,3 +528,31 @@ fn strip_ansi(line: &str) -> String {
     }
     out
 }
+
+#[tokio::test]
+async fn a_multi_key_put_with_a_pinned_key_changes_nothing() {
+    let (_dir, cwd) = workdir();
+    let env = [PORT0, ("CHATAI_TOOLS__ADMIN_ONLY_TOOLS", "[\"pinned\"]")];
+    let process = Process::start(BIN, &cwd, &env);
+    let jwt = admin_jwt(&process).await;
+    let url = format!("{}/api/tools/dangerous", process.base);
+    let (status, body) = send(client().put(&url).bearer_auth(&jwt).json(
+        &json!({"allowDangerous": true, "dangerousTools": ["calculator"], "adminOnlyTools": []}),
+    ))
+    .await;
+    assert_error(status, &body, 409, "CONFIG_PINNED");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("tools.admin_only_tools")),
+        "{body}"
+    );
+    let (status, body) = send(client().get(&url).bearer_auth(&jwt)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["data"],
+        json!({"allowDangerous": false, "dangerousTools": [], "adminOnlyTools": ["pinned"]}),
+        "the keys before the pinned one did not change either"
+    );
+    process.terminate();
+}

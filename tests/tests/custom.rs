@@ -290,11 +290,12 @@ async fn an_upgrade_under_load_finishes_old_calls_on_the_old_version() {
             )
             .await
     };
+    let mut events = server.events();
     let in_flight: Vec<_> = (0..16)
         .map(|_| tokio::spawn(slow_call(server.clone())))
         .collect();
-    // Let all 16 start on 1.0.0 before the upgrade.
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    // All 16 have started on 1.0.0 (each reports it) before the upgrade.
+    chatai_tests::progress_of(&mut events, "which_version", 16).await;
     let (status, body) = server
         .upload("v2.wasm", fixture("versioned_v2"), Some(manifest))
         .await;

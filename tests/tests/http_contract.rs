@@ -160,6 +160,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/config/schema"),
     ("get", "/api/system/health"),
     ("get", "/api/system/status"),
+    ("get", "/api/system/events"),
     ("get", "/api/openapi.json"),
     ("get", "/api/tools"),
     ("get", "/api/tools/by-source"),
@@ -178,6 +179,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/tools/{name}"),
     ("post", "/api/tools/{name}/execute"),
     ("get", "/login/token"),
+    ("get", "/login"),
     ("get", "/metrics"),
     ("get", "/"),
 ];

@@ -15,7 +15,7 @@ fn componentize_py() -> PathBuf {
     if let Some(path) = std::env::var_os("CHATAI_COMPONENTIZE_PY") {
         return path.into();
     }
-    let venv = std::env::var_os("CHATAI_PYENV")
+    let venv = std::env::var_os("COMPONENTIZE_PY_VENV")
         .map(PathBuf::from)
         .or_else(|| {
             std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/chatai-edge/pyenv"))

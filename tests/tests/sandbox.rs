@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use chatai_tests::{TestServer, assert_error};
+use chatai_tests::{TestServer, assert_error, progress_of};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -131,6 +131,7 @@ async fn spinning_tools_do_not_stop_other_callers() {
     // spinners still run, even on a loaded machine.
     let server = TestServer::start_with("[extensions]\ntimeout_ms = 4000\n").await;
     server.load_fixture("misbehave").await.expect("misbehave");
+    let mut events = server.events();
     let mut spinners = Vec::new();
     for _ in 0..8 {
         let request = server
@@ -140,8 +141,8 @@ async fn spinning_tools_do_not_stop_other_callers() {
             request.send().await.expect("spinner").status()
         }));
     }
-    // While they spin, normal calls keep succeeding.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Once all 8 spin (each reports it first), normal calls keep succeeding.
+    progress_of(&mut events, "spin_forever", 8).await;
     for n in 0..20 {
         let (status, body) = server
             .call(
@@ -223,6 +224,7 @@ async fn over_the_concurrency_cap_is_tool_busy() {
     server.load_fixture("misbehave").await.expect("misbehave");
     let (_, config) = server.get("/api/config").await;
     assert_eq!(config["data"]["extensions"]["max_concurrency"], 2);
+    let mut events = server.events();
     let mut spinners = Vec::new();
     for _ in 0..2 {
         let request = server
@@ -232,7 +234,7 @@ async fn over_the_concurrency_cap_is_tool_busy() {
             request.send().await.expect("spinner").status()
         }));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    progress_of(&mut events, "spin_forever", 2).await;
     let response = server
         .admin(Method::POST, "/api/tools/call")
         .json(&json!({"name": "panic", "args": {}}))

@@ -26,7 +26,8 @@ impl Tool for WebFetch {
 
     fn call(args: Fetch, _ctx: &Context) -> Result<Output, ToolError> {
         let limit = args.max_chars.unwrap_or(20_000).min(100_000) as usize;
-        let response = http::get(&args.url).map_err(|err| ToolError::Failed(format!("{}: {err}", args.url)))?;
+        let response = http::get(&args.url)
+            .map_err(|err| ToolError::Failed(format!("{}: {err}", args.url)))?;
         if !(200..300).contains(&response.status) {
             return Err(ToolError::Failed(format!(
                 "{} answered HTTP {}",
@@ -46,12 +47,14 @@ impl Tool for WebFetch {
         if truncated {
             text = text.chars().take(limit).collect();
         }
-        Ok(Output::text(text.clone()).with_structured(&serde_json::json!({
-            "url": response.url,
-            "status": response.status,
-            "truncated": truncated,
-            "chars": text.chars().count(),
-        })))
+        Ok(
+            Output::text(text.clone()).with_structured(&serde_json::json!({
+                "url": response.url,
+                "status": response.status,
+                "truncated": truncated,
+                "chars": text.chars().count(),
+            })),
+        )
     }
 }
 

@@ -7,6 +7,7 @@ use salvo::oapi::{ToSchema, endpoint};
 use salvo::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::AppDepot;
 use super::error::ApiError;
 use super::reply::{ApiResult, Empty, Reply};
 use super::timestamp;

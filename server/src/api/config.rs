@@ -8,10 +8,11 @@ use salvo::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::AppDepot;
 use super::reply::{ApiResult, Reply};
 use crate::auth::policy::Access;
 use crate::config::{Config, Layer};
-use crate::http::{DepotExt, RouterAccess};
+use crate::http::RouterAccess;
 
 pub fn router() -> Router {
     Router::with_path("config")

@@ -1,20 +1,19 @@
 //! `/api/tools/custom` and `/api/tools/reload`: third-party extensions.
 
-use salvo::http::StatusCode;
 use salvo::oapi::extract::{JsonBody, PathParam};
 use salvo::oapi::{ToSchema, endpoint};
 use salvo::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::error::{ApiError, code};
+use super::AppDepot;
+use super::error::ApiError;
 use super::reply::{ApiResult, Reply};
-use crate::extensions::manifest::Capabilities;
-use crate::extensions::{Compiled, LoadError};
-use crate::http::DepotExt;
+use crate::extensions::Compiled;
+use crate::extensions::custom::{Change, Upload};
+use crate::manifest::Capabilities;
 use crate::store::ExtensionRecord;
 use crate::tools::Source;
-use crate::tools::custom::{Change, CustomError, Upload};
 
 /// Under `/api/tools`, whose `read`/admin rule it keeps.
 pub fn custom_router() -> Router {
@@ -144,46 +143,10 @@ fn view(record: &ExtensionRecord) -> ExtensionView {
     }
 }
 
-impl From<CustomError> for ApiError {
-    fn from(err: CustomError) -> Self {
-        let message = err.to_string();
-        let invalid = |reason: &str| {
-            ApiError::new(StatusCode::BAD_REQUEST, code::INVALID_COMPONENT, &message)
-                .with_details(json!({ "reason": reason }))
-        };
-        match err {
-            CustomError::TooLarge { limit, .. } => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                code::PAYLOAD_TOO_LARGE,
-                message,
-            )
-            .with_details(json!({ "limitBytes": limit })),
-            CustomError::Manifest(_) => invalid("invalid_manifest"),
-            CustomError::Name(_) => invalid("invalid_name"),
-            CustomError::Load(load) => invalid(match load {
-                LoadError::NotAComponent(_) => "not_a_component",
-                LoadError::Unlinkable(_) => "unsatisfied_import",
-                LoadError::WrongWorld(_) => "wrong_world",
-                LoadError::ListTools(_) => "list_tools_failed",
-                LoadError::InvalidSpec(_) => "invalid_tool_spec",
-                LoadError::CompileTimeout(_) => "compile_timeout",
-            }),
-            CustomError::ToolNameTaken { tool, owner } => {
-                ApiError::new(StatusCode::CONFLICT, code::CONFLICT, message)
-                    .with_details(json!({ "tool": tool, "owner": owner }))
-            }
-            CustomError::NotFound(_) => ApiError::not_found(message),
-            CustomError::Grants(_) | CustomError::ConfigKey(_) => ApiError::validation(message),
-            CustomError::Store(err) => err.into(),
-            CustomError::Registry(cause) => ApiError::internal(cause),
-        }
-    }
-}
-
 /// Installed custom extensions
 #[endpoint(tags("tools"))]
 async fn list_custom(depot: &mut Depot) -> ApiResult<Vec<ExtensionView>> {
-    let records = depot.app().tools.custom.list().await?;
+    let records = depot.app().custom.list().await?;
     Ok(Reply::ok(records.iter().map(view).collect()))
 }
 
@@ -244,7 +207,6 @@ async fn install_custom(
     let app = depot.app();
     let config = app.config.current();
     let installed = app
-        .tools
         .custom
         .install(
             Upload {
@@ -296,7 +258,6 @@ async fn change_custom(
     let body = body.into_inner();
     let record = depot
         .app()
-        .tools
         .custom
         .change(
             &name.into_inner(),
@@ -315,12 +276,7 @@ async fn change_custom(
 /// Its tools leave the registry at once (calls in flight finish) and its component is deleted.
 #[endpoint(tags("tools"), status_codes(200, 404))]
 async fn uninstall_custom(name: PathParam<String>, depot: &mut Depot) -> ApiResult<Value> {
-    depot
-        .app()
-        .tools
-        .custom
-        .uninstall(&name.into_inner())
-        .await?;
+    depot.app().custom.uninstall(&name.into_inner()).await?;
     Ok(Reply::ok(Value::Null))
 }
 
@@ -346,12 +302,12 @@ struct ReloadCounts {
 async fn reload(depot: &mut Depot) -> ApiResult<ReloadCounts> {
     let app = depot.app();
     let config = app.config.current();
-    let counts = app.tools.custom.load_all(&config.extensions).await?;
+    let counts = app.custom.load_all(&config.extensions).await?;
     let registry = &app.tools.registry;
     Ok(Reply::ok(ReloadCounts {
-        builtin: registry.count_extensions(Source::Builtin),
-        custom: registry.count_extensions(Source::Custom),
-        mcp: registry.count_extensions(Source::Mcp),
+        builtin: registry.count_providers(Source::Builtin),
+        custom: registry.count_providers(Source::Custom),
+        mcp: registry.count_providers(Source::Mcp),
         custom_failed: counts.failed,
         custom_from_cache: counts.from_cache,
     }))

@@ -10,12 +10,31 @@ pub mod reply;
 mod system;
 mod tools;
 
-use salvo::Router;
+use std::sync::Arc;
+
+use salvo::{Depot, Router};
 
 pub use auth::login_url_with_base;
 pub use openapi::document;
 
 use crate::http::RouteEntry;
+use crate::state::AppState;
+
+/// The application state, as handlers reach it.
+pub trait AppDepot {
+    /// Injected for every request before any handler runs.
+    fn app(&self) -> &Arc<AppState>;
+}
+
+impl AppDepot for Depot {
+    fn app(&self) -> &Arc<AppState> {
+        match self.get_typed::<Arc<AppState>>() {
+            Ok(state) => state,
+            // The state hoop runs first on every route; reaching this is a wiring bug.
+            Err(_) => panic!("AppState missing from the depot"),
+        }
+    }
+}
 
 /// What the server serves.
 pub struct Routes {
@@ -55,6 +74,7 @@ fn router() -> Router {
                 .push(openapi::router()),
         )
         .push(auth::link_router())
+        .push(panel::login_router())
         .push(system::metrics_router())
         .push(panel::router())
 }

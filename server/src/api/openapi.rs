@@ -5,9 +5,10 @@ use salvo::oapi::swagger_ui::SwaggerUi;
 use salvo::oapi::{BasicType, Object, OpenApi, SecurityRequirement, SecurityScheme, endpoint};
 use salvo::prelude::*;
 
-use super::error::code;
+use super::AppDepot;
+use super::error::ErrorCode;
 use crate::auth::policy::{Access, RouteRule};
-use crate::http::{DepotExt, RouterAccess};
+use crate::http::RouterAccess;
 
 pub fn router() -> Router {
     Router::new()
@@ -48,7 +49,7 @@ pub fn document(router: &Router) -> serde_json::Value {
         "ErrorCode",
         Object::with_type(BasicType::String)
             .description("Every value of the `code` field of an error envelope.")
-            .enum_values(code::ALL.iter().copied()),
+            .enum_values(ErrorCode::ALL.iter().map(|c| c.as_str())),
     );
     serde_json::to_value(&doc).unwrap_or_default()
 }

@@ -2,14 +2,17 @@
 
 use salvo::http::StatusCode;
 use salvo::http::header::{CONTENT_TYPE, HeaderValue};
+use salvo::oapi::extract::QueryParam;
 use salvo::oapi::{ToSchema, endpoint};
 use salvo::prelude::*;
 use serde::Serialize;
 
+use super::AppDepot;
 use super::error::{ApiError, code};
 use super::reply::{ApiResult, Reply};
 use crate::auth::policy::{Access, RateClass, RouteRule};
-use crate::http::{DepotExt, RouterAccess};
+use crate::events::Event;
+use crate::http::RouterAccess;
 
 pub fn router() -> Router {
     Router::with_path("system")
@@ -20,6 +23,11 @@ pub fn router() -> Router {
                 .get(health),
         )
         .push(Router::with_path("status").get(status))
+        .push(
+            Router::with_path("events")
+                .access(RouteRule::new(Access::READ_ADMIN).query_token())
+                .get(events),
+        )
 }
 
 pub fn metrics_router() -> Router {
@@ -94,8 +102,12 @@ struct Status {
     db: Db,
     extensions: Counts,
     tools: usize,
-    mcp: McpCounts,
-    channels: ChannelCounts,
+    /// MCP servers; absent until this build has MCP client support.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mcp: Option<McpCounts>,
+    /// LLM channels; absent until this build has chat support.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    channels: Option<ChannelCounts>,
 }
 
 /// What runs and how it is doing
@@ -116,21 +128,12 @@ async fn status(depot: &mut Depot) -> ApiResult<Status> {
             builtin: state
                 .tools
                 .registry
-                .count_extensions(crate::tools::Source::Builtin),
-            custom: state
-                .tools
-                .registry
-                .count_extensions(crate::tools::Source::Custom),
+                .count_providers(crate::tools::Source::Builtin),
+            custom: state.custom.loaded_count(),
         },
         tools: state.tools.registry.list().len(),
-        mcp: McpCounts {
-            connected: 0,
-            total: 0,
-        },
-        channels: ChannelCounts {
-            enabled: 0,
-            total: 0,
-        },
+        mcp: None,
+        channels: None,
     }))
 }
 
@@ -155,4 +158,43 @@ async fn prometheus_metrics(depot: &mut Depot, res: &mut Response) {
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     res.write_body(body).ok();
+}
+
+/// Live events (SSE)
+///
+/// Server-sent events of the event bus: `tool_update` (a provider's tools appeared, changed
+/// or went away), `extension_changed`, `config_changed` and `tool_progress` (a running tool's
+/// `progress` reports). `types` (comma-separated) keeps only those. `data:` is JSON; a
+/// `: heartbeat` comment comes every 15 s. EventSource cannot send headers, so this route also
+/// takes the session token as `?token=`. A client that reads too slowly (256 events behind) is
+/// disconnected.
+#[endpoint(tags("system"), responses((status_code = 200, description = "text/event-stream", content_type = "text/event-stream", body = String)))]
+async fn events(
+    types: QueryParam<String, false>,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
+    let wanted: Option<Vec<String>> = types.into_inner().map(|list| {
+        list.split(',')
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect()
+    });
+    if let Some(unknown) = wanted
+        .iter()
+        .flatten()
+        .find(|t| !Event::NAMES.contains(&t.as_str()))
+    {
+        return Err(ApiError::validation(format!(
+            "unknown event type `{unknown}`; known: {}",
+            Event::NAMES.join(", ")
+        )));
+    }
+    let subscription = depot.app().events.subscribe();
+    crate::http::sse::stream_events(res, subscription, move |event| {
+        wanted
+            .as_ref()
+            .is_none_or(|wanted| wanted.iter().any(|t| t == event.name()))
+    });
+    Ok(())
 }

@@ -10,15 +10,18 @@ use salvo::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::AppDepot;
 use super::error::{ApiError, code};
 use super::reply::{ApiResult, Reply};
 use crate::auth::policy::Access;
-use crate::extensions::{CallError, ContentPart};
+use crate::auth::{Credential, Principal};
 use crate::http::{DepotExt, RouterAccess};
 use crate::state::AppState;
 use crate::store::ToolLogQuery;
-use crate::tools::executor::{self, ExecError, text_of};
-use crate::tools::{RegisteredTool, Source, ToolCall, ToolLogEntry};
+use crate::tools::executor;
+use crate::tools::{
+    CallerKind, ContentPart, Invocation, Origin, RegisteredTool, Source, ToolLogEntry,
+};
 
 pub fn router() -> Router {
     Router::with_path("tools")
@@ -51,10 +54,12 @@ pub fn router() -> Router {
         )
 }
 
+/// The provider of a tool (an extension; later an MCP server).
 #[derive(Serialize, ToSchema)]
 struct ExtensionRef {
     name: String,
-    version: String,
+    /// The provider's own version (a builtin's is the server's); `null` when it declares none.
+    version: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -73,28 +78,20 @@ struct ToolView {
     extension: Option<ExtensionRef>,
 }
 
-fn source_name(source: Source) -> &'static str {
-    match source {
-        Source::Builtin => "builtin",
-        Source::Custom => "custom",
-        Source::Mcp => "mcp",
-    }
-}
-
 fn view(tool: &RegisteredTool, state: &AppState) -> ToolView {
     let config = state.config.current();
     ToolView {
         name: tool.spec.name.clone(),
         description: tool.spec.description.clone(),
         category: tool.spec.category.clone(),
-        source: source_name(tool.source).to_owned(),
+        source: tool.source.as_str().to_owned(),
         parameters: tool.spec.input_schema.clone(),
         dangerous: executor::is_dangerous(tool, &config.tools),
         admin_only: executor::is_admin_only(tool, &config.tools),
         enabled: executor::is_enabled(tool, &config.tools),
         extension: Some(ExtensionRef {
-            name: tool.extension.name.clone(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
+            name: tool.provider.clone(),
+            version: tool.version.clone(),
         }),
     }
 }
@@ -143,7 +140,7 @@ async fn tools_by_source(depot: &mut Depot) -> ApiResult<BTreeMap<String, Vec<To
         .collect();
     for tool in state.tools.registry.list() {
         groups
-            .entry(source_name(tool.source).to_owned())
+            .entry(tool.source.as_str().to_owned())
             .or_default()
             .push(view(&tool, &state));
     }
@@ -236,17 +233,8 @@ struct CallView {
 #[endpoint(tags("tools"))]
 async fn call_tool(body: JsonBody<CallRequest>, depot: &mut Depot) -> ApiResult<CallView> {
     let body = body.into_inner();
-    run(
-        depot,
-        ToolCall {
-            name: body.name,
-            args: body.args,
-            user_id: body.user_id,
-            group_id: body.group_id,
-            conversation_id: body.conversation_id,
-        },
-    )
-    .await
+    let ids = (body.user_id, body.group_id, body.conversation_id);
+    run(depot, &body.name, body.args, ids).await
 }
 
 /// Call a tool by path (alias of `POST /api/tools/call`)
@@ -257,42 +245,49 @@ async fn execute_tool(
     depot: &mut Depot,
 ) -> ApiResult<CallView> {
     let body = body.into_inner();
-    run(
-        depot,
-        ToolCall {
-            name: name.into_inner(),
-            args: body.args,
-            user_id: body.user_id,
-            group_id: body.group_id,
-            conversation_id: body.conversation_id,
-        },
-    )
-    .await
+    let ids = (body.user_id, body.group_id, body.conversation_id);
+    run(depot, &name.into_inner(), body.args, ids).await
 }
 
-async fn run(depot: &Depot, call: ToolCall) -> ApiResult<CallView> {
+/// User, group and conversation ids a REST caller may give.
+type CallIds = (Option<String>, Option<String>, Option<String>);
+
+/// The invocation of a REST call by `principal`.
+fn rest_invocation(
+    principal: &Principal,
+    (user_id, group_id, conversation_id): CallIds,
+) -> Invocation {
+    let kind = match principal.credential {
+        Credential::Session { .. } => CallerKind::AdminSession,
+        Credential::ApiKey { .. } => CallerKind::ApiKey,
+    };
+    let mut invocation = Invocation::new(
+        principal.id.clone(),
+        kind,
+        principal.is_admin(),
+        Origin::Rest,
+    );
+    invocation.user_id = user_id;
+    invocation.group_id = group_id;
+    invocation.conversation_id = conversation_id;
+    invocation
+}
+
+async fn run(depot: &Depot, name: &str, args: Value, ids: CallIds) -> ApiResult<CallView> {
     let state = depot.app().clone();
     let principal = depot
         .principal()
-        .cloned()
         .ok_or_else(|| ApiError::from(crate::auth::AuthError::Required))?;
-    if !call.args.is_object() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            code::INVALID_ARGUMENTS,
-            "args must be a JSON object",
-        ));
-    }
+    let invocation = rest_invocation(principal, ids);
     let config = state.config.current();
     let outcome = state
         .tools
         .executor
-        .call(call, &principal, &config.tools)
-        .await
-        .map_err(exec_error)?;
+        .call(name, args, &invocation, &config)
+        .await?;
     let output = outcome.output;
     Ok(Reply::ok(CallView {
-        result: text_of(&output),
+        result: output.text(),
         content: output
             .content
             .into_iter()
@@ -309,38 +304,6 @@ async fn run(depot: &Depot, call: ToolCall) -> ApiResult<CallView> {
         duration_ms: outcome.duration_ms,
         call_id: outcome.call_id,
     }))
-}
-
-fn exec_error(err: ExecError) -> ApiError {
-    let code = executor::error_code(&err);
-    let message = err.to_string();
-    match err {
-        ExecError::NotFound(name) => tool_not_found(&name),
-        ExecError::Disabled(_) | ExecError::Dangerous(_) | ExecError::AdminOnly(_) => {
-            ApiError::new(StatusCode::FORBIDDEN, code, message)
-        }
-        ExecError::InvalidArguments { errors, .. } => {
-            ApiError::new(StatusCode::BAD_REQUEST, code, message)
-                .with_details(json!({ "errors": errors }))
-        }
-        ExecError::Call(call) => match call {
-            CallError::InvalidArgs(m) => ApiError::new(StatusCode::BAD_REQUEST, code, m),
-            CallError::ToolFailed(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, m),
-            CallError::Timeout(_) => ApiError::new(StatusCode::GATEWAY_TIMEOUT, code, message),
-            CallError::Trapped { reason, .. } => ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                code,
-                format!("the tool crashed: {reason}"),
-            )
-            .with_details(json!({ "reason": reason })),
-            CallError::ResultTooLarge { .. } | CallError::InvalidOutput(_) => {
-                ApiError::new(StatusCode::BAD_GATEWAY, code, message)
-            }
-            CallError::Busy(_) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message).with_retry_after(1)
-            }
-        },
-    }
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -363,19 +326,24 @@ async fn get_builtin_config(depot: &mut Depot) -> ApiResult<BuiltinConfig> {
 
 /// Switch tools and categories on and off
 ///
-/// Stored as the runtime config keys `tools.enabled_categories` and `tools.disabled_tools`.
+/// Stored as the runtime config keys `tools.enabled_categories` and `tools.disabled_tools`,
+/// together: if one is refused (e.g. pinned by the environment), neither changes.
 #[endpoint(tags("tools"))]
 async fn put_builtin_config(
     body: JsonBody<BuiltinConfig>,
     depot: &mut Depot,
 ) -> ApiResult<BuiltinConfig> {
     let body = body.into_inner();
-    let service = &depot.app().config;
-    service
-        .set("tools.enabled_categories", json!(body.enabled_categories))
-        .await?;
-    service
-        .set("tools.disabled_tools", json!(body.disabled_tools))
+    depot
+        .app()
+        .config
+        .set_many(vec![
+            (
+                "tools.enabled_categories".into(),
+                json!(body.enabled_categories),
+            ),
+            ("tools.disabled_tools".into(), json!(body.disabled_tools)),
+        ])
         .await?;
     Ok(Reply::ok(body))
 }
@@ -400,21 +368,25 @@ async fn get_dangerous(depot: &mut Depot) -> ApiResult<DangerousConfig> {
 }
 
 /// Change the dangerous-tool policy
+///
+/// The three keys change together or not at all.
 #[endpoint(tags("tools"))]
 async fn put_dangerous(
     body: JsonBody<DangerousConfig>,
     depot: &mut Depot,
 ) -> ApiResult<DangerousConfig> {
     let body = body.into_inner();
-    let service = &depot.app().config;
-    service
-        .set("tools.allow_dangerous", json!(body.allow_dangerous))
-        .await?;
-    service
-        .set("tools.dangerous_tools", json!(body.dangerous_tools))
-        .await?;
-    service
-        .set("tools.admin_only_tools", json!(body.admin_only_tools))
+    depot
+        .app()
+        .config
+        .set_many(vec![
+            ("tools.allow_dangerous".into(), json!(body.allow_dangerous)),
+            ("tools.dangerous_tools".into(), json!(body.dangerous_tools)),
+            (
+                "tools.admin_only_tools".into(),
+                json!(body.admin_only_tools),
+            ),
+        ])
         .await?;
     Ok(Reply::ok(body))
 }

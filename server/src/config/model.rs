@@ -50,9 +50,12 @@ impl Default for Config {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
+    #[schemars(extend("x-restart-required" = true))]
     pub host: String,
+    #[schemars(extend("x-restart-required" = true))]
     pub port: u16,
     /// Base URL used in login links, e.g. `https://bot.example.com`. Default: `http://host:port`.
+    #[schemars(extend("x-restart-required" = true))]
     pub public_url: Option<String>,
     /// Largest JSON body accepted, in bytes.
     pub json_body_limit: u64,
@@ -86,6 +89,10 @@ pub struct DatabaseConfig {
     /// Root credentials for a remote server (`ws://`).
     pub username: Option<String>,
     pub password: Option<Secret>,
+    /// Embedded SurrealKV: writes buffered in memory before a flush to disk, in MiB.
+    pub memtable_mib: u32,
+    /// Embedded SurrealKV: cache of blocks read from disk, in MiB.
+    pub block_cache_mib: u32,
 }
 
 impl Default for DatabaseConfig {
@@ -96,6 +103,8 @@ impl Default for DatabaseConfig {
             database: "main".into(),
             username: None,
             password: None,
+            memtable_mib: 8,
+            block_cache_mib: 8,
         }
     }
 }
@@ -160,7 +169,9 @@ pub enum LogFormat {
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// A `tracing` filter, e.g. `info` or `chatai_server=debug,info`.
+    #[schemars(extend("x-restart-required" = true))]
     pub level: String,
+    #[schemars(extend("x-restart-required" = true))]
     pub format: LogFormat,
 }
 
@@ -271,39 +282,51 @@ pub struct ExtensionsConfig {
     pub max_timeout_ms: u64,
     /// Linear memory cap of one instance, in MiB.
     pub memory_mb: u64,
+    #[schemars(extend("x-restart-required" = true))]
     pub max_memory_mb: u64,
     /// Concurrent calls of one extension; more get 503 `TOOL_BUSY`.
     pub max_concurrency: u32,
     /// Largest result a call may return, in bytes.
     pub result_limit_bytes: u64,
     /// Use wasmtime's pooling allocator (falls back to on-demand if it cannot reserve memory).
+    #[schemars(extend("x-restart-required" = true))]
     pub pooling: bool,
     /// Instance slots of the pool.
+    #[schemars(extend("x-restart-required" = true))]
     pub pool_instances: u32,
     /// Largest custom component accepted, in MiB (the multipart upload is also capped by
     /// `server.upload_body_limit`).
     pub max_component_mb: u64,
     /// Keep compiled components under `data_dir/cache/wasm` so restarts skip compilation.
+    #[schemars(extend("x-restart-required" = true))]
     pub compile_cache: bool,
     /// Compilations running at once (each on a blocking thread, never on the async workers).
+    #[schemars(extend("x-restart-required" = true))]
     pub compile_concurrency: u32,
     /// Longest a component may take to compile, in milliseconds; past it the install fails.
+    #[schemars(extend("x-restart-required" = true))]
     pub compile_timeout_ms: u64,
     /// A directory watched for extensions: `name.wasm` (with an optional `name.toml`
     /// manifest) installs or upgrades, removing the `.wasm` uninstalls. Polled, so it works on
     /// any filesystem (restart to change).
+    #[schemars(extend("x-restart-required" = true))]
     pub dir: Option<PathBuf>,
     /// How often `dir` is scanned, in milliseconds.
+    #[schemars(extend("x-restart-required" = true))]
     pub dir_poll_ms: u64,
     /// Outgoing HTTP of guests (to granted origins only).
     pub http: ExtensionsHttpConfig,
     /// Origins the builtin `web_fetch` may reach: exact (`https://example.org`) or wildcard
     /// (`https://*`, `https://*.example.org`). Non-public addresses stay refused unless
     /// `extensions.http.allow_private` (restart to change).
+    #[schemars(extend("x-restart-required" = true))]
     pub web_fetch_origins: Vec<String>,
     /// Quotas of each extension's kv bucket: keys, total value bytes, bytes of one value.
+    #[schemars(extend("x-restart-required" = true))]
     pub kv_max_keys: u64,
+    #[schemars(extend("x-restart-required" = true))]
     pub kv_max_bytes: u64,
+    #[schemars(extend("x-restart-required" = true))]
     pub kv_max_value_bytes: u64,
 }
 
@@ -372,11 +395,17 @@ pub struct ToolsConfig {
     pub enabled_categories: Option<Vec<String>>,
     /// Days a tool-call log row is kept (pruned hourly); 0 keeps them forever.
     pub log_retention_days: u32,
+    /// The longest any tool call may take, whatever runs it (an extension's own, shorter
+    /// timeout applies first); the caller's own deadline (a chat turn, a skill) can cut it
+    /// shorter still. Past it the call ends with `TOOL_TIMEOUT`.
+    pub call_timeout_ms: u64,
     /// Bytes of call logs waiting to be written; past it new records are dropped (and
     /// counted in `chatai_tool_logs_dropped_total`), never the calls.
+    #[schemars(extend("x-restart-required" = true))]
     pub log_queue_bytes: u64,
     /// Calls a second that get a log row; past it they are counted only
     /// (`chatai_tool_logs_unwritten_total`). 0: every call.
+    #[schemars(extend("x-restart-required" = true))]
     pub log_rows_per_second: u32,
 }
 
@@ -389,6 +418,7 @@ impl Default for ToolsConfig {
             disabled_tools: Vec::new(),
             enabled_categories: None,
             log_retention_days: 30,
+            call_timeout_ms: 60_000,
             log_queue_bytes: 4 * 1024 * 1024,
             log_rows_per_second: 200,
         }
@@ -409,6 +439,12 @@ impl Config {
         {
             return Err("server.public_url must start with http:// or https://".into());
         }
+        let db = &self.database;
+        if !(1..=4096).contains(&db.memtable_mib) || !(1..=65536).contains(&db.block_cache_mib) {
+            return Err("database.memtable_mib must be between 1 and 4096 and \
+                 database.block_cache_mib between 1 and 65536"
+                .into());
+        }
         let ext = &self.extensions;
         if ext.timeout_ms == 0 || ext.timeout_ms > ext.max_timeout_ms {
             return Err(
@@ -419,6 +455,9 @@ impl Config {
             return Err(
                 "extensions.memory_mb must be between 1 and extensions.max_memory_mb".into(),
             );
+        }
+        if self.tools.call_timeout_ms == 0 {
+            return Err("tools.call_timeout_ms must be positive".into());
         }
         if ext.max_concurrency == 0 {
             return Err("extensions.max_concurrency must be positive".into());
@@ -451,20 +490,13 @@ impl Config {
         }
     }
 
-    /// Keys whose change only takes effect after a restart.
+    /// Keys whose change only takes effect after a restart: those whose field carries
+    /// `#[schemars(extend("x-restart-required" = true))]` in this file (read from the
+    /// generated JSON Schema, so the attribute is the only list).
     pub fn needs_restart(path: &str) -> bool {
-        path.starts_with("server.")
-            || path.starts_with("log.")
-            || path == "extensions.pooling"
-            || path == "extensions.pool_instances"
-            || path == "tools.log_queue_bytes"
-            || path == "tools.log_rows_per_second"
-            || path == "extensions.compile_cache"
-            || path == "extensions.compile_concurrency"
-            || path == "extensions.compile_timeout_ms"
-            || path == "extensions.dir"
-            || path == "extensions.dir_poll_ms"
-            || path == "extensions.web_fetch_origins"
+        static SCHEMA: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+        let schema = SCHEMA.get_or_init(|| schemars::schema_for!(Config).to_value());
+        restart_flag(schema, schema, path)
     }
 
     /// Keys read before the database (which holds the runtime layer) opens.
@@ -475,5 +507,64 @@ impl Config {
     /// Keys that hold secrets: shown as `***`, never settable at runtime.
     pub fn is_secret(path: &str) -> bool {
         matches!(path, "auth.jwt_secret" | "database.password")
+    }
+}
+
+/// Whether the property at dotted `path` (or an object containing it) is marked
+/// `x-restart-required` in `node`, following `$ref`s into `root`'s `$defs`.
+fn restart_flag(root: &serde_json::Value, node: &serde_json::Value, path: &str) -> bool {
+    let node = resolve(root, node);
+    if node.get("x-restart-required") == Some(&serde_json::Value::Bool(true)) {
+        return true;
+    }
+    if path.is_empty() {
+        return false;
+    }
+    let (head, rest) = path.split_once('.').unwrap_or((path, ""));
+    match node.get("properties").and_then(|p| p.get(head)) {
+        Some(child) => restart_flag(root, child, rest),
+        None => false,
+    }
+}
+
+fn resolve<'a>(root: &'a serde_json::Value, node: &'a serde_json::Value) -> &'a serde_json::Value {
+    match node.get("$ref").and_then(|r| r.as_str()) {
+        Some(reference) if node.get("x-restart-required").is_none() => reference
+            .strip_prefix("#/$defs/")
+            .and_then(|name| root.get("$defs").and_then(|defs| defs.get(name)))
+            .unwrap_or(node),
+        _ => node,
+    }
+}
+
+#[cfg(test)]
+mod restart_tests {
+    use super::Config;
+
+    #[test]
+    fn restart_required_comes_from_the_field_attributes() {
+        for path in [
+            "server.port",
+            "server.host",
+            "log.level",
+            "extensions.pool_instances",
+            "extensions.max_memory_mb",
+            "extensions.web_fetch_origins",
+            "tools.log_queue_bytes",
+        ] {
+            assert!(Config::needs_restart(path), "{path}");
+        }
+        for path in [
+            "server.allowed_hosts",
+            "server.json_body_limit",
+            "extensions.timeout_ms",
+            "extensions.memory_mb",
+            "extensions.max_concurrency",
+            "extensions.http.max_requests_per_call",
+            "tools.disabled_tools",
+            "bot.name",
+        ] {
+            assert!(!Config::needs_restart(path), "{path}");
+        }
     }
 }

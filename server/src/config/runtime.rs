@@ -9,6 +9,7 @@ use tokio::sync::Mutex;
 
 use super::loader::{ConfigLoader, Layer, Overlay, leaf_paths};
 use super::model::Config;
+use crate::events::{ConfigChanged, Event, EventBus};
 use crate::store::{Store, StoreError};
 
 /// Why a change was refused.
@@ -46,11 +47,16 @@ pub struct ConfigService {
     overlay: Mutex<Overlay>,
     current: ArcSwap<Config>,
     known_paths: Vec<String>,
+    events: Arc<EventBus>,
 }
 
 impl ConfigService {
     /// Loads the overlay from the database and builds the effective config.
-    pub async fn load(loader: ConfigLoader, store: Store) -> anyhow::Result<Self> {
+    pub async fn load(
+        loader: ConfigLoader,
+        store: Store,
+        events: Arc<EventBus>,
+    ) -> anyhow::Result<Self> {
         let overlay = store.config_overlay().await?;
         let config = loader.load(&overlay)?;
         let known_paths = leaf_paths(&serde_json::to_value(Config::default())?);
@@ -60,6 +66,7 @@ impl ConfigService {
             overlay: Mutex::new(overlay),
             current: ArcSwap::from_pointee(config),
             known_paths,
+            events,
         })
     }
 
@@ -87,6 +94,54 @@ impl ConfigService {
 
     /// Validates, persists and applies one key.
     pub async fn set(&self, path: &str, value: Value) -> Result<ConfigUpdate, ConfigUpdateError> {
+        let mut updates = self.set_many(vec![(path.to_owned(), value)]).await?;
+        Ok(updates.remove(0))
+    }
+
+    /// Validates every key, then persists and applies them together: all of them or, when one
+    /// is refused, none.
+    pub async fn set_many(
+        &self,
+        changes: Vec<(String, Value)>,
+    ) -> Result<Vec<ConfigUpdate>, ConfigUpdateError> {
+        for (path, _) in &changes {
+            self.check_settable(path)?;
+        }
+        let mut overlay = self.overlay.lock().await;
+        let mut candidate = overlay.clone();
+        for (path, value) in &changes {
+            candidate.insert(path.clone(), value.clone());
+        }
+        let config = self.loader.load(&candidate).map_err(|err| {
+            let path = changes
+                .iter()
+                .map(|(path, _)| path.as_str())
+                .find(|path| err.0.contains(*path))
+                .or(changes.first().map(|(path, _)| path.as_str()))
+                .unwrap_or_default();
+            ConfigUpdateError::Invalid {
+                path: path.to_owned(),
+                message: err.0,
+            }
+        })?;
+        self.store.set_config_values(&changes).await?;
+        *overlay = candidate;
+        self.current.store(Arc::new(config));
+        drop(overlay);
+        self.events.publish(Event::ConfigChanged(ConfigChanged {
+            keys: changes.iter().map(|(path, _)| path.clone()).collect(),
+        }));
+        Ok(changes
+            .into_iter()
+            .map(|(path, value)| ConfigUpdate {
+                restart_required: Config::needs_restart(&path),
+                path,
+                value,
+            })
+            .collect())
+    }
+
+    fn check_settable(&self, path: &str) -> Result<(), ConfigUpdateError> {
         if !self.is_known(path) {
             return Err(ConfigUpdateError::UnknownKey(path.to_owned()));
         }
@@ -99,23 +154,6 @@ impl ConfigService {
         if self.loader.is_pinned(path) {
             return Err(ConfigUpdateError::Pinned(path.to_owned()));
         }
-        let mut overlay = self.overlay.lock().await;
-        let mut candidate = overlay.clone();
-        candidate.insert(path.to_owned(), value.clone());
-        let config = self
-            .loader
-            .load(&candidate)
-            .map_err(|err| ConfigUpdateError::Invalid {
-                path: path.to_owned(),
-                message: err.0,
-            })?;
-        self.store.set_config_value(path, &value).await?;
-        *overlay = candidate;
-        self.current.store(Arc::new(config));
-        Ok(ConfigUpdate {
-            path: path.to_owned(),
-            value,
-            restart_required: Config::needs_restart(path),
-        })
+        Ok(())
     }
 }

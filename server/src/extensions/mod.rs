@@ -1,23 +1,28 @@
 //! The WASM extension host: one engine and linker, a precompiled `InstancePre` per component,
 //! and a fresh sandboxed instance for every call. wasmtime types stay inside this module.
 
+mod backend;
 mod bindings;
+pub mod builtins;
 mod cache;
+pub mod custom;
 mod engine;
 mod fairness;
 pub mod http;
-pub mod manifest;
 mod powers;
 mod sandbox;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store, Trap};
 
+pub use backend::WasmBackend;
 use bindings::{CallContext, ToolExtension, ToolExtensionPre};
 use cache::CompileCache;
 pub use cache::Compiled;
@@ -26,71 +31,20 @@ pub use sandbox::CallLimits;
 use sandbox::{HostState, KvAccess};
 
 use crate::config::ExtensionsConfig;
+use crate::manifest::ManifestLimits;
+use crate::tools::{ContentPart, Progress, Ran, ToolError, ToolOutput, ToolSpec};
 
-/// A tool as a component declares it (validated at load).
-#[derive(Debug, Clone)]
-pub struct ToolSpec {
-    pub name: String,
-    pub description: String,
-    pub input_schema: serde_json::Value,
-    pub output_schema: Option<serde_json::Value>,
-    pub category: Option<String>,
-    pub dangerous: bool,
-}
-
-/// One part of a tool's result.
-#[derive(Debug, Clone)]
-pub enum ContentPart {
-    Text(String),
-    Json(serde_json::Value),
-    Image { mime_type: String, data: Vec<u8> },
-}
-
-/// What a successful call returns.
-#[derive(Debug, Clone)]
-pub struct CallOutput {
-    pub content: Vec<ContentPart>,
-    pub structured: Option<serde_json::Value>,
-}
-
-/// How a call ended, with what the guest logged on the way (kept for failed calls too: the
-/// output of a guest that trapped or ran out of time is what its author needs most).
-#[derive(Debug)]
-pub struct Called {
-    pub result: Result<CallOutput, CallError>,
-    /// Lines the guest logged (`host.log`, then stdout and stderr), capped.
-    pub logs: Vec<String>,
-}
-
-/// Who calls (passed to the guest as `call-context`).
-#[derive(Debug, Clone, Default)]
-pub struct Caller {
+/// One guest call: who calls (passed to the guest as `call-context`), the caller's remaining
+/// deadline, and where progress goes.
+#[derive(Clone, Default)]
+pub struct GuestCall {
     pub call_id: String,
     pub user_id: Option<String>,
     pub group_id: Option<String>,
     pub conversation_id: Option<String>,
-}
-
-/// How a call failed. Each maps to its own API code.
-#[derive(Debug, thiserror::Error)]
-pub enum CallError {
-    #[error("invalid arguments: {0}")]
-    InvalidArgs(String),
-    #[error("{0}")]
-    ToolFailed(String),
-    #[error("the tool passed its deadline of {0:?} and was stopped")]
-    Timeout(Duration),
-    #[error("the tool trapped ({reason}): {message}")]
-    Trapped {
-        reason: &'static str,
-        message: String,
-    },
-    #[error("the tool returned {size} bytes, over the limit of {limit}")]
-    ResultTooLarge { size: usize, limit: usize },
-    #[error("the tool returned invalid output: {0}")]
-    InvalidOutput(String),
-    #[error("the extension is at its concurrency limit of {0}")]
-    Busy(u32),
+    /// The caller's remaining time; the shorter of it and the extension's timeout applies.
+    pub deadline: Option<Duration>,
+    pub progress: Option<Progress>,
 }
 
 /// Why a component cannot be loaded.
@@ -113,15 +67,18 @@ pub enum LoadError {
 /// A loaded component, ready to serve calls.
 pub struct Extension {
     pub name: String,
+    /// The manifest's version (builtins: the server's).
+    pub version: Option<String>,
     pub sha256: String,
     pub size: usize,
     pub tools: Vec<ToolSpec>,
     /// Whether the compiled code came from the compile cache.
     pub compiled: Compiled,
     pre: ToolExtensionPre<HostState>,
-    limits: CallLimits,
-    permits: Arc<Semaphore>,
-    max_concurrency: u32,
+    /// The limits its manifest asks for; each call caps them by the config in force then.
+    requested: ManifestLimits,
+    /// Calls running now.
+    running: Arc<AtomicU32>,
     /// Capabilities in force; swapped when an admin changes grants or config.
     powers: arc_swap::ArcSwap<Powers>,
     kv_writes: Arc<tokio::sync::Mutex<()>>,
@@ -137,7 +94,6 @@ pub struct ExtensionHost {
     compile_timeout: Duration,
     kv: std::sync::OnceLock<KvBackend>,
     long_calls: fairness::LongCallSlots,
-    http_limits: http::HttpLimits,
     /// `pooling` or `on-demand`.
     pub allocation: &'static str,
 }
@@ -165,11 +121,6 @@ impl ExtensionHost {
             compile_timeout: Duration::from_millis(config.compile_timeout_ms.max(1)),
             kv: std::sync::OnceLock::new(),
             long_calls: fairness::LongCallSlots::for_this_machine(),
-            http_limits: http::HttpLimits {
-                allow_private: config.http.allow_private,
-                max_requests: config.http.max_requests_per_call,
-                max_response_bytes: config.http.max_response_bytes,
-            },
             engine,
             linker,
             allocation,
@@ -184,29 +135,14 @@ impl ExtensionHost {
     }
 
     /// Compiles (or takes from the cache), links and asks the component for its tools (once,
-    /// in a sandbox), with the server's default limits.
+    /// in a sandbox). `requested`: the manifest's limits, capped by `config` at every call.
     pub async fn load(
         &self,
         name: &str,
+        version: Option<String>,
         bytes: &[u8],
+        requested: ManifestLimits,
         config: &ExtensionsConfig,
-    ) -> Result<Arc<Extension>, LoadError> {
-        self.load_with(
-            name,
-            bytes,
-            CallLimits::from_config(config),
-            config.max_concurrency,
-        )
-        .await
-    }
-
-    /// [`Self::load`] with limits of the extension's own.
-    pub async fn load_with(
-        &self,
-        name: &str,
-        bytes: &[u8],
-        limits: CallLimits,
-        max_concurrency: u32,
     ) -> Result<Arc<Extension>, LoadError> {
         if !wasmparser_is_component(bytes) {
             return Err(LoadError::NotAComponent(
@@ -229,19 +165,19 @@ impl ExtensionHost {
             .map_err(|err| LoadError::WrongWorld(format!("{err:#}")))?;
         let mut extension = Extension {
             name: name.to_owned(),
+            version,
             sha256,
             size: bytes.len(),
             tools: Vec::new(),
             compiled,
             pre,
-            limits,
-            permits: Arc::new(Semaphore::new(max_concurrency as usize)),
-            max_concurrency,
+            requested,
+            running: Arc::new(AtomicU32::new(0)),
             powers: arc_swap::ArcSwap::from_pointee(Powers::default()),
             kv_writes: Arc::new(tokio::sync::Mutex::new(())),
         };
         let specs = self
-            .list_tools(&extension)
+            .list_tools(&extension, config)
             .await
             .map_err(|err| LoadError::ListTools(err.to_string()))?;
         extension.tools = specs
@@ -309,7 +245,13 @@ impl ExtensionHost {
         }
     }
 
-    fn store(&self, extension: &Extension) -> Store<HostState> {
+    fn store(
+        &self,
+        extension: &Extension,
+        limits: &CallLimits,
+        config: &ExtensionsConfig,
+        progress: Option<Progress>,
+    ) -> Store<HostState> {
         let powers = extension.powers.load_full();
         let kv = match (powers.kv, self.kv.get()) {
             (true, Some(backend)) => Some(KvAccess {
@@ -319,10 +261,14 @@ impl ExtensionHost {
             }),
             _ => None,
         };
-        let limits = &extension.limits;
+        let http_limits = http::HttpLimits {
+            allow_private: config.http.allow_private,
+            max_requests: config.http.max_requests_per_call,
+            max_response_bytes: config.http.max_response_bytes,
+        };
         let mut store = Store::new(
             &self.engine,
-            HostState::new(limits, powers, kv, self.http_limits),
+            HostState::new(limits, powers, kv, http_limits, progress),
         );
         store.limiter(|state| state.limiter());
         // Yield to the async runtime at every epoch tick, so a spinning guest never holds a
@@ -338,9 +284,11 @@ impl ExtensionHost {
     async fn list_tools(
         &self,
         extension: &Extension,
-    ) -> Result<Vec<bindings::ToolSpec>, CallError> {
-        let mut store = self.store(extension);
-        let deadline = extension.limits.timeout;
+        config: &ExtensionsConfig,
+    ) -> Result<Vec<bindings::ToolSpec>, ToolError> {
+        let limits = CallLimits::derive(config, &extension.requested);
+        let mut store = self.store(extension, &limits, config, None);
+        let deadline = limits.timeout;
         let run = async {
             let instance = extension.pre.instantiate_async(&mut store).await?;
             instance
@@ -349,35 +297,46 @@ impl ExtensionHost {
                 .await
         };
         match tokio::time::timeout(deadline, run).await {
-            Err(_) => Err(CallError::Timeout(deadline)),
+            Err(_) => Err(ToolError::Timeout(deadline)),
             Ok(Err(err)) => Err(trap(err, store.data())),
             Ok(Ok(specs)) => Ok(specs),
         }
     }
 
-    /// Runs one tool in a fresh instance, within the extension's limits. `args` is the JSON
-    /// text handed to the guest as is (owned: the bindings take `&String`).
+    /// Runs one tool in a fresh instance, within the extension's limits as `config` caps them
+    /// now. `args` is the JSON text handed to the guest as is (owned: the bindings take
+    /// `&String`).
     pub async fn call(
         &self,
         extension: &Extension,
         tool: &str,
         args: String,
-        caller: &Caller,
-    ) -> Called {
-        let Ok(_permit) = extension.permits.clone().try_acquire_owned() else {
-            return Called {
-                result: Err(CallError::Busy(extension.max_concurrency)),
+        guest: GuestCall,
+        config: &ExtensionsConfig,
+    ) -> Ran {
+        let max_concurrency = extension
+            .requested
+            .max_concurrency
+            .map_or(config.max_concurrency, |n| {
+                n.clamp(1, config.max_concurrency)
+            });
+        let Some(_running) = Running::enter(&extension.running, max_concurrency) else {
+            return Ran {
+                result: Err(ToolError::Busy(max_concurrency)),
                 logs: Vec::new(),
             };
         };
-        let limits = extension.limits;
-        let mut store = self.store(extension);
+        let limits = CallLimits::derive(config, &extension.requested);
+        let timeout = guest
+            .deadline
+            .map_or(limits.timeout, |left| left.min(limits.timeout));
+        let mut store = self.store(extension, &limits, config, guest.progress);
         let ctx = CallContext {
-            call_id: caller.call_id.clone(),
-            user_id: caller.user_id.clone(),
-            group_id: caller.group_id.clone(),
-            conversation_id: caller.conversation_id.clone(),
-            deadline_ms: u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),
+            call_id: guest.call_id,
+            user_id: guest.user_id,
+            group_id: guest.group_id,
+            conversation_id: guest.conversation_id,
+            deadline_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
         };
         let run = async {
             let instance = extension.pre.instantiate_async(&mut store).await?;
@@ -386,23 +345,41 @@ impl ExtensionHost {
                 .call_call(&mut store, tool, &args, &ctx)
                 .await
         };
-        let result = match tokio::time::timeout(limits.timeout, run).await {
-            Err(_) => Err(CallError::Timeout(limits.timeout)),
+        let result = match tokio::time::timeout(timeout, run).await {
+            Err(_) => Err(ToolError::Timeout(timeout)),
             Ok(Err(err)) => Err(trap(err, store.data())),
             Ok(Ok(Err(err))) => Err(match err {
-                bindings::ToolError::InvalidArgs(m) => CallError::InvalidArgs(m),
-                bindings::ToolError::NotFound(m) => {
-                    CallError::ToolFailed(format!("not found: {m}"))
-                }
-                bindings::ToolError::Denied(m) => CallError::ToolFailed(format!("denied: {m}")),
-                bindings::ToolError::Failed(m) => CallError::ToolFailed(m),
+                bindings::ToolError::InvalidArgs(m) => ToolError::InvalidArgs(m),
+                bindings::ToolError::NotFound(m) => ToolError::Failed(format!("not found: {m}")),
+                bindings::ToolError::Denied(m) => ToolError::Failed(format!("denied: {m}")),
+                bindings::ToolError::Failed(m) => ToolError::Failed(m),
             }),
             Ok(Ok(Ok(result))) => convert_result(result, &limits),
         };
-        Called {
+        Ran {
             result,
             logs: guest_logs(store.data()),
         }
+    }
+}
+
+/// A call's place among an extension's running calls; leaving is dropping it.
+struct Running<'a>(&'a AtomicU32);
+
+impl<'a> Running<'a> {
+    fn enter(running: &'a AtomicU32, max: u32) -> Option<Self> {
+        running
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Self(running))
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -412,13 +389,14 @@ impl Extension {
         self.powers.store(Arc::new(powers));
     }
 
-    pub fn timeout(&self) -> Duration {
-        self.limits.timeout
+    /// The limits its manifest asks for (capped by the config at every call).
+    pub fn requested(&self) -> &ManifestLimits {
+        &self.requested
     }
 }
 
 /// Names the trap: memory cap, stack overflow, panic, or something else.
-fn trap(err: wasmtime::Error, state: &HostState) -> CallError {
+fn trap(err: wasmtime::Error, state: &HostState) -> ToolError {
     let reason = if state.memory_denied() {
         "memory_limit"
     } else {
@@ -432,7 +410,7 @@ fn trap(err: wasmtime::Error, state: &HostState) -> CallError {
             None => "host_error",
         }
     };
-    CallError::Trapped {
+    ToolError::Trapped {
         reason,
         message: format!("{err:#}"),
     }
@@ -441,7 +419,7 @@ fn trap(err: wasmtime::Error, state: &HostState) -> CallError {
 fn convert_result(
     result: bindings::CallResult,
     limits: &CallLimits,
-) -> Result<CallOutput, CallError> {
+) -> Result<ToolOutput, ToolError> {
     let size: usize = result
         .content
         .iter()
@@ -452,14 +430,14 @@ fn convert_result(
         .sum::<usize>()
         + result.structured.as_ref().map_or(0, String::len);
     if size > limits.result_bytes {
-        return Err(CallError::ResultTooLarge {
+        return Err(ToolError::ResultTooLarge {
             size,
             limit: limits.result_bytes,
         });
     }
     let parse = |json: &str, what: &str| {
         serde_json::from_str::<serde_json::Value>(json)
-            .map_err(|err| CallError::InvalidOutput(format!("{what} is not JSON: {err}")))
+            .map_err(|err| ToolError::InvalidOutput(format!("{what} is not JSON: {err}")))
     };
     let content = result
         .content
@@ -474,13 +452,13 @@ fn convert_result(
                 },
             })
         })
-        .collect::<Result<Vec<_>, CallError>>()?;
+        .collect::<Result<Vec<_>, ToolError>>()?;
     let structured = result
         .structured
         .as_deref()
         .map(|json| parse(json, "structured"))
         .transpose()?;
-    Ok(CallOutput {
+    Ok(ToolOutput {
         content,
         structured,
     })

@@ -12,6 +12,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use super::bindings::chatai::extension::{host, types};
 use super::http::{HttpGate, HttpLimits};
 use super::powers::{KvBackend, Powers};
+use crate::tools::Progress;
 
 /// Lines a call may log through `host.log` and their length cap.
 const MAX_LOG_LINES: usize = 1000;
@@ -28,11 +29,22 @@ pub struct CallLimits {
 }
 
 impl CallLimits {
-    /// The server's defaults (`extensions.*`).
-    pub fn from_config(config: &crate::config::ExtensionsConfig) -> Self {
+    /// The limits of a call now: the server's defaults (`extensions.*`), or what the manifest
+    /// asks for capped by the server's maximums. Read at every call, so a config change applies
+    /// to the next call.
+    pub fn derive(
+        config: &crate::config::ExtensionsConfig,
+        requested: &crate::manifest::ManifestLimits,
+    ) -> Self {
+        let timeout_ms = requested
+            .timeout_ms
+            .map_or(config.timeout_ms, |ms| ms.clamp(1, config.max_timeout_ms));
+        let memory_mb = requested
+            .memory_mb
+            .map_or(config.memory_mb, |mb| mb.clamp(1, config.max_memory_mb));
         Self {
-            memory_bytes: usize::try_from(config.memory_mb * 1024 * 1024).unwrap_or(usize::MAX),
-            timeout: std::time::Duration::from_millis(config.timeout_ms),
+            memory_bytes: usize::try_from(memory_mb * 1024 * 1024).unwrap_or(usize::MAX),
+            timeout: std::time::Duration::from_millis(timeout_ms),
             result_bytes: usize::try_from(config.result_limit_bytes).unwrap_or(usize::MAX),
         }
     }
@@ -52,6 +64,7 @@ pub struct HostState {
     kv: Option<KvAccess>,
     http: WasiHttpCtx,
     http_gate: HttpGate,
+    progress: Option<Progress>,
 }
 
 /// The extension's kv bucket, when granted and a database is attached.
@@ -70,6 +83,7 @@ impl HostState {
         powers: Arc<Powers>,
         kv: Option<KvAccess>,
         http: HttpLimits,
+        progress: Option<Progress>,
     ) -> Self {
         let stdout = MemoryOutputPipe::new(MAX_STDIO);
         let stderr = MemoryOutputPipe::new(MAX_STDIO);
@@ -96,6 +110,7 @@ impl HostState {
             http: WasiHttpCtx::new(),
             http_gate: HttpGate::new(powers.http.clone(), http),
             powers,
+            progress,
         }
     }
 
@@ -184,32 +199,54 @@ impl ResourceLimiter for Limiter {
 impl types::Host for HostState {}
 
 impl host::Host for HostState {
+    #[tracing::instrument(
+        level = "debug",
+        name = "host_import",
+        skip_all,
+        fields(import = "log")
+    )]
     async fn log(&mut self, level: types::LogLevel, message: String) {
         if self.logs.len() >= MAX_LOG_LINES {
             self.dropped_logs += 1;
             return;
         }
         let mut message = message;
-        if message.len() > MAX_LOG_LINE {
-            let mut cut = MAX_LOG_LINE;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-        }
+        truncate_line(&mut message);
         self.logs.push((level, message));
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "host_import",
+        skip_all,
+        fields(import = "progress")
+    )]
     async fn progress(&mut self, done: u32, total: Option<u32>, message: String) {
-        tracing::debug!(done, ?total, %message, "tool progress");
+        if let Some(progress) = &self.progress {
+            let mut message = message;
+            truncate_line(&mut message);
+            progress.report(done, total, message);
+        }
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "host_import",
+        skip_all,
+        fields(import = "config_get")
+    )]
     async fn config_get(&mut self, key: String) -> Option<String> {
         // Only the values an admin set for this extension under keys it was granted; server
         // settings and secrets are not reachable from here at all.
         self.powers.config.get(&key).cloned()
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "host_import",
+        skip_all,
+        fields(import = "kv_get")
+    )]
     async fn kv_get(&mut self, key: String) -> Result<Option<Vec<u8>>, String> {
         let access = self.bucket(&key)?;
         access
@@ -220,6 +257,12 @@ impl host::Host for HostState {
             .map_err(storage_failed)
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "host_import",
+        skip_all,
+        fields(import = "kv_set")
+    )]
     async fn kv_set(&mut self, key: String, value: Vec<u8>) -> Result<(), String> {
         let access = self.bucket(&key)?;
         let quota = access.backend.quota;
@@ -250,6 +293,12 @@ impl host::Host for HostState {
             .map_err(storage_failed)
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "host_import",
+        skip_all,
+        fields(import = "kv_delete")
+    )]
     async fn kv_delete(&mut self, key: String) -> Result<(), String> {
         let access = self.bucket(&key)?;
         let _write = access.writes.lock().await;
@@ -259,6 +308,17 @@ impl host::Host for HostState {
             .kv_delete(&access.bucket, &key)
             .await
             .map_err(storage_failed)
+    }
+}
+
+/// Cuts a guest's line to [`MAX_LOG_LINE`] bytes.
+fn truncate_line(line: &mut String) {
+    if line.len() > MAX_LOG_LINE {
+        let mut cut = MAX_LOG_LINE;
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        line.truncate(cut);
     }
 }
 

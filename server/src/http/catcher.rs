@@ -5,7 +5,7 @@ use salvo::http::ResBody;
 use salvo::prelude::*;
 
 use super::RequestId;
-use crate::api::error::from_status;
+use super::error::from_status;
 
 #[handler]
 pub async fn envelope_catcher(depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {

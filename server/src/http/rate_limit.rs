@@ -7,7 +7,7 @@ use salvo::http::header::HeaderValue;
 use salvo::prelude::*;
 use salvo::rate_limiter::{BasicQuota, FixedGuard, MokaStore, RateGuard, RateStore};
 
-use crate::api::error::{ApiError, code};
+use super::error::{ApiError, code};
 
 /// What one check decided.
 pub struct Decision {

@@ -1,10 +1,11 @@
-//! The runtime configuration overlay.
+//! The runtime configuration overlay: config paths and the values set at runtime.
+
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Store, StoreError, now_ms};
-use crate::config::Overlay;
 
 #[derive(Deserialize)]
 struct OverlayRow {
@@ -13,7 +14,7 @@ struct OverlayRow {
 }
 
 impl Store {
-    pub async fn config_overlay(&self) -> Result<Overlay, StoreError> {
+    pub async fn config_overlay(&self) -> Result<BTreeMap<String, Value>, StoreError> {
         let rows: Vec<OverlayRow> = self
             .rows("SELECT path, setting FROM config_overlay", json!({}), 0)
             .await?;
@@ -24,9 +25,24 @@ impl Store {
     }
 
     pub async fn set_config_value(&self, path: &str, value: &Value) -> Result<(), StoreError> {
+        self.set_config_values(&[(path.to_owned(), value.clone())])
+            .await
+    }
+
+    /// Sets several paths in one transaction: all of them or none.
+    pub async fn set_config_values(&self, values: &[(String, Value)]) -> Result<(), StoreError> {
+        let entries: Vec<Value> = values
+            .iter()
+            .map(|(path, value)| json!({ "path": path, "setting": value }))
+            .collect();
         self.execute(
-            "UPSERT type::record('config_overlay', $path) CONTENT { path: $path, setting: $value, updated_at: $now }",
-            json!({ "path": path, "value": value, "now": now_ms() }),
+            "BEGIN TRANSACTION; \
+             FOR $e IN $entries { \
+                 UPSERT type::record('config_overlay', $e.path) \
+                     CONTENT { path: $e.path, setting: $e.setting, updated_at: $now }; \
+             }; \
+             COMMIT TRANSACTION;",
+            json!({ "entries": entries, "now": now_ms() }),
         )
         .await
     }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Store, StoreError};
-use crate::extensions::manifest::{Capabilities, Manifest};
+use crate::manifest::{Capabilities, Manifest};
 
 /// One installed extension, as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,28 +70,42 @@ impl Store {
         Ok(rows.into_iter().next())
     }
 
-    /// Writes the record and its component bytes in one transaction; drops the blob the
-    /// previous version used when nothing else refers to it.
+    /// Writes the component's bytes (in chunks of [`CHUNK_BYTES`], each its own write, so no
+    /// transaction outgrows the embedded engine's memtable), then the record and the blob that
+    /// lists the chunks in one transaction; drops the blob the previous version used when
+    /// nothing else refers to it. Chunks are addressed by the component's sha256: writing them
+    /// again is harmless, and the record only ever points at complete ones.
     pub async fn put_extension(
         &self,
         record: &ExtensionRecord,
         bytes: &[u8],
     ) -> Result<(), StoreError> {
+        let sha256 = &record.sha256;
+        for (index, chunk) in bytes.chunks(CHUNK_BYTES).enumerate() {
+            self.execute(
+                "UPSERT type::record('extension_chunk', [$sha256, $index]) \
+                     CONTENT { sha256: $sha256, index: $index, data: $data }",
+                json!({ "sha256": sha256, "index": index, "data": STANDARD.encode(chunk) }),
+            )
+            .await?;
+        }
         let row = serde_json::to_value(record)?;
         self.execute(
             "BEGIN TRANSACTION;
              LET $previous = (SELECT VALUE sha256 FROM type::record('extension', $name))[0];
-             UPSERT type::record('extension_blob', $sha256) CONTENT { data: $data };
+             UPSERT type::record('extension_blob', $sha256) CONTENT { chunks: $chunks, size: $size };
              UPSERT type::record('extension', $name) CONTENT $row;
              IF $previous != NONE AND $previous != $sha256
                 AND count(SELECT name FROM extension WHERE sha256 = $previous) = 0 {
                  DELETE type::record('extension_blob', $previous);
+                 DELETE extension_chunk WHERE sha256 = $previous;
              };
              COMMIT TRANSACTION;",
             json!({
                 "name": record.name,
-                "sha256": record.sha256,
-                "data": STANDARD.encode(bytes),
+                "sha256": sha256,
+                "chunks": bytes.len().div_ceil(CHUNK_BYTES),
+                "size": bytes.len(),
                 "row": row,
             }),
         )
@@ -126,6 +140,7 @@ impl Store {
              DELETE type::record('extension', $name);
              IF count(SELECT name FROM extension WHERE sha256 = $sha256) = 0 {
                  DELETE type::record('extension_blob', $sha256);
+                 DELETE extension_chunk WHERE sha256 = $sha256;
              };
              COMMIT TRANSACTION;",
             json!({ "name": name, "sha256": record.sha256 }),
@@ -134,28 +149,61 @@ impl Store {
         Ok(true)
     }
 
-    /// The component bytes of `sha256`.
+    /// The component bytes of `sha256`, checked against it (`None`: not stored, or stored
+    /// incompletely).
     pub async fn extension_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
         #[derive(Deserialize)]
         struct Blob {
+            chunks: Option<usize>,
+            /// Before chunking (one base64 value).
+            data: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct Chunk {
             data: String,
         }
-        let rows: Vec<Blob> = self
+        let decode = |data: String| {
+            STANDARD.decode(data).map_err(|err| {
+                StoreError::Decode(serde::de::Error::custom(format!(
+                    "extension blob {sha256}: {err}"
+                )))
+            })
+        };
+        let blobs: Vec<Blob> = self
             .rows(
-                "SELECT data FROM type::record('extension_blob', $sha256)",
+                "SELECT chunks, data FROM type::record('extension_blob', $sha256)",
                 json!({ "sha256": sha256 }),
                 0,
             )
             .await?;
-        rows.into_iter()
-            .next()
-            .map(|blob| {
-                STANDARD.decode(blob.data).map_err(|err| {
-                    StoreError::Decode(serde::de::Error::custom(format!(
-                        "extension blob {sha256}: {err}"
-                    )))
-                })
-            })
-            .transpose()
+        let Some(blob) = blobs.into_iter().next() else {
+            return Ok(None);
+        };
+        let bytes = match (blob.data, blob.chunks) {
+            (Some(data), _) => decode(data)?,
+            (None, Some(count)) => {
+                let chunks: Vec<Chunk> = self
+                    .rows(
+                        "SELECT index, data FROM extension_chunk WHERE sha256 = $sha256 ORDER BY index",
+                        json!({ "sha256": sha256 }),
+                        0,
+                    )
+                    .await?;
+                if chunks.len() != count {
+                    return Ok(None);
+                }
+                let mut bytes = Vec::new();
+                for chunk in chunks {
+                    bytes.extend(decode(chunk.data)?);
+                }
+                bytes
+            }
+            (None, None) => return Ok(None),
+        };
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        Ok((digest == sha256).then_some(bytes))
     }
 }
+
+/// Bytes of a component per stored chunk (1.4 MiB once base64-encoded).
+const CHUNK_BYTES: usize = 1024 * 1024;

@@ -2,20 +2,22 @@
 
 mod auth;
 mod config;
+mod embedded;
 mod extensions;
 mod kv;
 mod tools;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use surrealdb::Surreal;
 use surrealdb::engine::any::{self, Any};
+use surrealdb::engine::local::Db;
 use surrealdb::opt::auth::Root;
+use surrealdb::{IndexedResults, Surreal};
 
 pub use auth::{ApiKeyRecord, LoginTokenRecord};
 pub use extensions::{ExtensionEvent, ExtensionRecord, ToolSummary};
 pub use kv::KvUsage;
-pub use tools::ToolLogQuery;
+pub use tools::{ToolLogEntry, ToolLogQuery};
 
 /// A storage failure. Its message may name internals: log it, never return it to a client.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +26,8 @@ pub enum StoreError {
     Db(#[from] surrealdb::Error),
     #[error("decoding a database row: {0}")]
     Decode(#[from] serde_json::Error),
+    #[error("opening the embedded database: {0}")]
+    Open(String),
 }
 
 /// How to reach the database.
@@ -32,38 +36,83 @@ pub struct StoreOptions<'a> {
     pub namespace: &'a str,
     pub database: &'a str,
     pub credentials: Option<(&'a str, &'a str)>,
+    /// Memory bounds of an embedded (`surrealkv://`, `mem://`) database.
+    pub embedded: EmbeddedLimits,
+}
+
+/// Memory the embedded SurrealKV engine may hold. SurrealDB sizes both from the machine's RAM
+/// (on 24 GiB: a 1 GiB memtable and an 11 GiB block cache), which suits a dedicated database
+/// server, not a bot backend sharing its host; resident memory then grows with every write
+/// until the memtable flushes. We pass explicit sizes instead.
+#[derive(Debug, Clone, Copy)]
+pub struct EmbeddedLimits {
+    /// Writes buffered in memory before SurrealKV flushes them to a table file.
+    pub memtable_bytes: u64,
+    /// Cache of table-file blocks read from disk.
+    pub block_cache_bytes: u64,
+}
+
+impl Default for EmbeddedLimits {
+    fn default() -> Self {
+        Self {
+            memtable_bytes: 8 << 20,
+            block_cache_bytes: 8 << 20,
+        }
+    }
+}
+
+/// The SDK handle: an embedded engine we built (so its memory bounds are ours) or a remote one.
+#[derive(Clone)]
+enum Connection {
+    Embedded(Surreal<Db>),
+    Remote(Surreal<Any>),
+}
+
+impl Connection {
+    async fn query(&self, sql: &str, vars: Option<Value>) -> Result<IndexedResults, StoreError> {
+        let response = match (self, vars) {
+            (Self::Embedded(db), Some(vars)) => db.query(sql).bind(vars).await?,
+            (Self::Embedded(db), None) => db.query(sql).await?,
+            (Self::Remote(db), Some(vars)) => db.query(sql).bind(vars).await?,
+            (Self::Remote(db), None) => db.query(sql).await?,
+        };
+        Ok(response.check()?)
+    }
 }
 
 /// The handle every repository method hangs off. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    db: Surreal<Any>,
+    db: Connection,
     engine: &'static str,
 }
 
 impl Store {
     /// Connects, selects namespace and database, and applies the schema.
     pub async fn connect(options: StoreOptions<'_>) -> Result<Self, StoreError> {
-        let db = any::connect(options.url).await?;
-        if let Some((username, password)) = options.credentials {
-            db.signin(Root {
-                username: username.to_owned(),
-                password: password.to_owned(),
-            })
-            .await?;
-        }
-        db.use_ns(options.namespace)
-            .use_db(options.database)
-            .await?;
-        let store = Self {
-            db,
-            engine: engine_name(options.url),
+        let engine = engine_name(options.url);
+        let db = if engine == "remote" {
+            let db = any::connect(options.url).await?;
+            if let Some((username, password)) = options.credentials {
+                db.signin(Root {
+                    username: username.to_owned(),
+                    password: password.to_owned(),
+                })
+                .await?;
+            }
+            db.use_ns(options.namespace)
+                .use_db(options.database)
+                .await?;
+            Connection::Remote(db)
+        } else {
+            let db = embedded::open(options.url, options.embedded).await?;
+            db.use_ns(options.namespace)
+                .use_db(options.database)
+                .await?;
+            Connection::Embedded(db)
         };
-        store
-            .db
-            .query(include_str!("schema.surql"))
-            .await?
-            .check()?;
+        let store = Self { db, engine };
+        store.db.query(include_str!("schema.surql"), None).await?;
         Ok(store)
     }
 
@@ -74,7 +123,7 @@ impl Store {
 
     /// A round trip to the database.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.db.query("RETURN 1").await?.check()?;
+        self.db.query("RETURN 1", None).await?;
         Ok(())
     }
 
@@ -85,7 +134,7 @@ impl Store {
         vars: Value,
         index: usize,
     ) -> Result<Vec<T>, StoreError> {
-        let mut response = self.db.query(sql).bind(vars).await?.check()?;
+        let mut response = self.db.query(sql, Some(vars)).await?;
         let rows: Vec<Value> = response.take(index)?;
         rows.into_iter()
             .map(|row| serde_json::from_value(row).map_err(StoreError::from))
@@ -94,7 +143,7 @@ impl Store {
 
     /// Runs statements for their effect only.
     async fn execute(&self, sql: &str, vars: Value) -> Result<(), StoreError> {
-        self.db.query(sql).bind(vars).await?.check()?;
+        self.db.query(sql, Some(vars)).await?;
         Ok(())
     }
 }

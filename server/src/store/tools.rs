@@ -1,10 +1,9 @@
 //! Tool-call logs.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Store, StoreError, present_fields};
-use crate::tools::ToolLogEntry;
 
 /// Filters of `GET /api/tools/logs`.
 #[derive(Debug, Default)]
@@ -13,6 +12,32 @@ pub struct ToolLogQuery {
     pub tool_name: Option<String>,
     pub user_id: Option<String>,
     pub success: Option<bool>,
+}
+
+/// One call, as stored and as `GET /api/tools/logs` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToolLogEntry {
+    pub id: String,
+    pub tool_name: String,
+    pub args: serde_json::Value,
+    /// The text result, cut at 4 KiB.
+    pub result: Option<String>,
+    pub success: bool,
+    /// `CODE: message` on failure.
+    pub error: Option<String>,
+    pub user_id: Option<String>,
+    pub group_id: Option<String>,
+    pub caller: String,
+    pub source: String,
+    pub duration_ms: f64,
+    /// Unix milliseconds.
+    pub timestamp: i64,
+    /// What the guest logged (`host.log`, stdout, stderr), capped per call.
+    #[serde(default)]
+    pub logs: Vec<String>,
+    /// Orders calls within the same millisecond (see [`next_seq`]).
+    #[serde(default)]
+    pub seq: u64,
 }
 
 impl Store {

@@ -1,33 +1,29 @@
-//! The one path every tool call takes: lookup → policy → argument validation → sandboxed run
-//! → result → log record (queued).
+//! The one path every tool call takes: lookup → policy → argument validation → the backend's
+//! run → result → log record (queued), metrics and a tracing span.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tracing::Instrument;
 
+use super::invocation::{CallContext, Invocation, Progress};
 use super::logs::{ToolLogEntry, ToolLogQueue};
 use super::registry::{RegisteredTool, ToolRegistry};
-use crate::auth::Principal;
-use crate::config::ToolsConfig;
-use crate::extensions::{CallError, CallOutput, Caller, ExtensionHost};
+use super::spec::{ToolError, ToolOutput};
+use crate::config::{Config, ToolsConfig};
+use crate::events::EventBus;
 use crate::store::now_ms;
 
-/// A request to run a tool.
-#[derive(Debug, Clone)]
-pub struct ToolCall {
-    pub name: String,
-    pub args: Value,
-    pub user_id: Option<String>,
-    pub group_id: Option<String>,
-    pub conversation_id: Option<String>,
-}
+/// How long past the deadline a backend may take to stop on its own before the executor drops
+/// it.
+const BACKEND_GRACE: Duration = Duration::from_millis(100);
 
 /// A finished call.
 #[derive(Debug)]
 pub struct ToolOutcome {
     pub call_id: String,
-    pub output: CallOutput,
+    pub output: ToolOutput,
     pub duration_ms: f64,
 }
 
@@ -42,16 +38,22 @@ pub enum ExecError {
     Dangerous(String),
     #[error("tool `{0}` is for the admin only")]
     AdminOnly(String),
+    #[error("args must be a JSON object")]
+    ArgsNotObject,
     #[error("arguments do not match the input schema of `{name}`")]
     InvalidArguments { name: String, errors: Vec<String> },
     #[error(transparent)]
-    Call(#[from] CallError),
+    Tool(#[from] ToolError),
 }
+
+/// Names a failure for logs and metrics (the API's error code; supplied by `api/`, which owns
+/// the codes).
+pub type CodeOf = fn(&ExecError) -> &'static str;
 
 /// Whether the policy lets a tool run at all (listing shows this as `enabled`).
 pub fn is_enabled(tool: &RegisteredTool, config: &ToolsConfig) -> bool {
     let name = &tool.spec.name;
-    if !tool.extension_enabled || config.disabled_tools.iter().any(|t| t == name) {
+    if !tool.provider_enabled || config.disabled_tools.iter().any(|t| t == name) {
         return false;
     }
     match (&config.enabled_categories, &tool.spec.category) {
@@ -69,43 +71,69 @@ pub fn is_admin_only(tool: &RegisteredTool, config: &ToolsConfig) -> bool {
     config.admin_only_tools.contains(&tool.spec.name)
 }
 
-/// Runs tools for every caller (REST, chat, skills, MCP).
+/// Runs tools for every caller (REST, chat, skills, MCP). Nothing else can reach a backend.
 pub struct ToolExecutor {
-    pub host: Arc<ExtensionHost>,
-    pub registry: Arc<ToolRegistry>,
+    registry: Arc<ToolRegistry>,
     logs: ToolLogQueue,
+    events: Arc<EventBus>,
+    code_of: CodeOf,
 }
 
 impl ToolExecutor {
-    pub fn new(host: Arc<ExtensionHost>, registry: Arc<ToolRegistry>, logs: ToolLogQueue) -> Self {
+    pub fn new(
+        registry: Arc<ToolRegistry>,
+        logs: ToolLogQueue,
+        events: Arc<EventBus>,
+        code_of: CodeOf,
+    ) -> Self {
         Self {
-            host,
             registry,
             logs,
+            events,
+            code_of,
         }
     }
 
+    /// Runs tool `name` with `args` for `invocation` under `config` (a snapshot the caller
+    /// took: the tools policy and the backends' limits).
     pub async fn call(
         &self,
-        call: ToolCall,
-        principal: &Principal,
-        config: &ToolsConfig,
+        name: &str,
+        args: Value,
+        invocation: &Invocation,
+        config: &Config,
     ) -> Result<ToolOutcome, ExecError> {
         let started = Instant::now();
         let call_id = uuid::Uuid::new_v4().to_string();
-        let tool = self.registry.get(&call.name);
-        let (result, guest_logs) = match &tool {
-            None => (Err(ExecError::NotFound(call.name.clone())), Vec::new()),
-            Some(tool) => self.run(tool, &call, &call_id, principal, config).await,
+        let tool = self.registry.get(name);
+        let source = tool.as_ref().map_or("unknown", |t| t.source.as_str());
+        let span = tracing::info_span!(
+            "tool_call",
+            tool = name,
+            source,
+            call_id = %call_id,
+            origin = invocation.origin.as_str(),
+            outcome = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let (result, tool_logs) = match &tool {
+            None => (Err(ExecError::NotFound(name.to_owned())), Vec::new()),
+            Some(tool) => {
+                self.run(tool, &args, &call_id, invocation, config)
+                    .instrument(span.clone())
+                    .await
+            }
         };
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         let outcome_label = match &result {
             Ok(_) => "ok",
-            Err(err) => error_code(err),
+            Err(err) => (self.code_of)(err),
         };
+        span.record("outcome", outcome_label);
+        span.record("duration_ms", duration_ms);
         // Only registered names become labels: invented names must not create series.
         let tool_label = match &tool {
-            Some(_) => metrics::SharedString::from(call.name.clone()),
+            Some(_) => metrics::SharedString::from(name.to_owned()),
             None => metrics::SharedString::const_str("unknown"),
         };
         metrics::counter!("chatai_tool_calls_total", "tool" => tool_label.clone(), "outcome" => outcome_label).increment(1);
@@ -113,10 +141,10 @@ impl ToolExecutor {
             .record(duration_ms / 1000.0);
         self.logs.push(ToolLogEntry {
             id: call_id.clone(),
-            tool_name: call.name.clone(),
-            args: super::logs::logged_args(call.args),
+            tool_name: name.to_owned(),
+            args: super::logs::logged_args(args),
             result: result.as_ref().ok().map(|output| {
-                let mut text = text_of(output);
+                let mut text = output.text();
                 truncate(&mut text, 4096);
                 text
             }),
@@ -124,21 +152,15 @@ impl ToolExecutor {
             error: result
                 .as_ref()
                 .err()
-                .map(|err| format!("{}: {err}", error_code(err))),
-            user_id: call.user_id,
-            group_id: call.group_id,
-            caller: principal.id.clone(),
-            source: tool
-                .map_or("unknown", |t| match t.source {
-                    super::Source::Builtin => "builtin",
-                    super::Source::Custom => "custom",
-                    super::Source::Mcp => "mcp",
-                })
-                .to_owned(),
+                .map(|err| format!("{}: {err}", (self.code_of)(err))),
+            user_id: invocation.user_id.clone(),
+            group_id: invocation.group_id.clone(),
+            caller: invocation.caller_id.clone(),
+            source: source.to_owned(),
             duration_ms,
             timestamp: now_ms(),
             seq: super::logs::next_seq(),
-            logs: guest_logs,
+            logs: tool_logs,
         });
         result.map(|output| ToolOutcome {
             call_id,
@@ -150,12 +172,13 @@ impl ToolExecutor {
     async fn run(
         &self,
         tool: &RegisteredTool,
-        call: &ToolCall,
+        args: &Value,
         call_id: &str,
-        principal: &Principal,
-        config: &ToolsConfig,
-    ) -> (Result<CallOutput, ExecError>, Vec<String>) {
+        invocation: &Invocation,
+        full: &Config,
+    ) -> (Result<ToolOutput, ExecError>, Vec<String>) {
         let refused = |err| (Err(err), Vec::new());
+        let config = &full.tools;
         let name = &tool.spec.name;
         if !is_enabled(tool, config) {
             return refused(ExecError::Disabled(name.clone()));
@@ -163,12 +186,15 @@ impl ToolExecutor {
         if is_dangerous(tool, config) && !config.allow_dangerous {
             return refused(ExecError::Dangerous(name.clone()));
         }
-        if is_admin_only(tool, config) && !principal.is_admin() {
+        if is_admin_only(tool, config) && !invocation.admin {
             return refused(ExecError::AdminOnly(name.clone()));
+        }
+        if !args.is_object() {
+            return refused(ExecError::ArgsNotObject);
         }
         let errors: Vec<String> = tool
             .validator
-            .iter_errors(&call.args)
+            .iter_errors(args)
             .map(|err| {
                 let path = err.instance_path().to_string();
                 if path.is_empty() {
@@ -184,50 +210,29 @@ impl ToolExecutor {
                 errors,
             });
         }
-        let args = call.args.to_string();
-        let caller = Caller {
-            call_id: call_id.to_owned(),
-            user_id: call.user_id.clone(),
-            group_id: call.group_id.clone(),
-            conversation_id: call.conversation_id.clone(),
+        let ceiling = Duration::from_millis(config.call_timeout_ms);
+        let deadline = invocation
+            .remaining()
+            .map_or(ceiling, |left| left.min(ceiling));
+        let call = CallContext {
+            invocation,
+            config: full,
+            call_id,
+            deadline: Some(deadline),
+            progress: Progress::new(self.events.clone(), call_id, name, invocation),
         };
-        let called = self.host.call(&tool.extension, name, args, &caller).await;
-        (called.result.map_err(ExecError::from), called.logs)
+        // The backend should stop at `deadline` itself (and keep the tool's logs); this bounds
+        // one that does not (a hung MCP server, say), a moment later. Dropping its future is
+        // how it is cancelled.
+        let bound = deadline + BACKEND_GRACE;
+        match tokio::time::timeout(bound, tool.backend.run(&tool.spec, args, &call)).await {
+            Ok(ran) => (ran.result.map_err(ExecError::from), ran.logs),
+            Err(_) => (
+                Err(ExecError::Tool(ToolError::Timeout(deadline))),
+                Vec::new(),
+            ),
+        }
     }
-}
-
-/// The API code of a failure (also the `outcome` label of the metrics).
-pub fn error_code(err: &ExecError) -> &'static str {
-    match err {
-        ExecError::NotFound(_) => "TOOL_NOT_FOUND",
-        ExecError::Disabled(_) => "TOOL_DISABLED",
-        ExecError::Dangerous(_) => "TOOL_DANGEROUS",
-        ExecError::AdminOnly(_) => "FORBIDDEN",
-        ExecError::InvalidArguments { .. } => "INVALID_ARGUMENTS",
-        ExecError::Call(call) => match call {
-            CallError::InvalidArgs(_) => "INVALID_ARGUMENTS",
-            CallError::ToolFailed(_) => "TOOL_ERROR",
-            CallError::Timeout(_) => "TOOL_TIMEOUT",
-            CallError::Trapped { .. } => "TOOL_TRAPPED",
-            CallError::ResultTooLarge { .. } => "TOOL_RESULT_TOO_LARGE",
-            CallError::InvalidOutput(_) => "TOOL_INVALID_OUTPUT",
-            CallError::Busy(_) => "TOOL_BUSY",
-        },
-    }
-}
-
-/// The text parts joined (the seed's `result`); JSON parts as JSON text.
-pub fn text_of(output: &CallOutput) -> String {
-    output
-        .content
-        .iter()
-        .filter_map(|part| match part {
-            crate::extensions::ContentPart::Text(text) => Some(text.clone()),
-            crate::extensions::ContentPart::Json(json) => Some(json.to_string()),
-            crate::extensions::ContentPart::Image { .. } => None,
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn truncate(text: &mut String, max: usize) {

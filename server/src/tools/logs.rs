@@ -15,36 +15,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::store::Store;
-
-/// One call, as stored and as `GET /api/tools/logs` shows it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ToolLogEntry {
-    pub id: String,
-    pub tool_name: String,
-    pub args: serde_json::Value,
-    /// The text result, cut at 4 KiB.
-    pub result: Option<String>,
-    pub success: bool,
-    /// `CODE: message` on failure.
-    pub error: Option<String>,
-    pub user_id: Option<String>,
-    pub group_id: Option<String>,
-    pub caller: String,
-    pub source: String,
-    pub duration_ms: f64,
-    /// Unix milliseconds.
-    pub timestamp: i64,
-    /// What the guest logged (`host.log`, stdout, stderr), capped per call.
-    #[serde(default)]
-    pub logs: Vec<String>,
-    /// Orders calls within the same millisecond (see [`next_seq`]).
-    #[serde(default)]
-    pub seq: u64,
-}
+pub use crate::store::ToolLogEntry;
 
 /// A number that grows with every call: Unix nanoseconds at first use, then +1 per call, so it
 /// also keeps growing across restarts. Many calls share a millisecond now.
@@ -260,6 +234,7 @@ mod tests {
             namespace: "t",
             database: "t",
             credentials: None,
+            embedded: Default::default(),
         })
         .await
         .expect("store");

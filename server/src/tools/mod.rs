@@ -1,54 +1,26 @@
-//! Tools: one registry of every tool (builtin and custom WASM today; skills and MCP later) and
-//! one executor that every caller goes through.
+//! Tools: the hub every caller and every tool provider meets at. One registry of every tool
+//! (builtin and custom WASM today; MCP servers and skills next), one executor every call goes
+//! through, and the vocabulary they share. `tools/` imports none of its backends: a backend
+//! implements [`ToolBackend`] and registers a [`Provider`].
 
-pub mod custom;
+mod backend;
 pub mod executor;
+mod invocation;
 pub mod logs;
 pub mod registry;
-pub mod watch;
+mod spec;
 
 use std::sync::Arc;
 
-pub use executor::{ExecError, ToolCall, ToolExecutor, ToolOutcome};
+pub use backend::{RunFuture, ToolBackend};
+pub use executor::{CodeOf, ExecError, ToolExecutor, ToolOutcome};
+pub use invocation::{CallContext, CallerKind, Invocation, Origin, Progress, ProgressSink};
 pub use logs::{ToolLogEntry, ToolLogQueue};
-pub use registry::{RegisteredTool, Source, ToolRegistry};
+pub use registry::{Provider, RegisteredTool, Source, ToolRegistry};
+pub use spec::{ContentPart, Ran, ToolError, ToolOutput, ToolSpec};
 
-use crate::config::ExtensionsConfig;
-use crate::extensions::ExtensionHost;
-
-mod builtins {
-    include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
-}
-
-/// Loads the builtin components compiled into this binary.
-pub async fn load_builtins(
-    host: &ExtensionHost,
-    registry: &ToolRegistry,
-    config: &ExtensionsConfig,
-) -> anyhow::Result<usize> {
-    for (name, bytes) in builtins::BUILTINS {
-        let extension = host
-            .load(name, bytes, config)
-            .await
-            .map_err(|err| anyhow::anyhow!("builtin extension `{name}`: {err}"))?;
-        // Builtins' grants come from the config; only web_fetch needs one.
-        if *name == "web_fetch" {
-            extension.set_powers(crate::extensions::Powers {
-                http: Arc::new(config.web_fetch_origins.clone()),
-                ..Default::default()
-            });
-        }
-        registry
-            .register(extension.clone(), Source::Builtin)
-            .map_err(|err| anyhow::anyhow!("builtin extension `{name}`: {err}"))?;
-        host.keep_compiled(&extension).await;
-    }
-    Ok(builtins::BUILTINS.len())
-}
-
-/// Everything the tool endpoints need.
-pub struct ToolService {
+/// The tool hub as the rest of the server holds it.
+pub struct ToolHub {
     pub executor: ToolExecutor,
     pub registry: Arc<ToolRegistry>,
-    pub custom: custom::CustomExtensions,
 }

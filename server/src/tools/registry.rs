@@ -1,5 +1,5 @@
 //! One registry of every callable tool, whatever its source. Reads are lock-free snapshots;
-//! listing never instantiates anything.
+//! listing never runs anything. Every change is published as a `tool_update` event.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -7,7 +7,9 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use serde::Serialize;
 
-use crate::extensions::{Extension, ToolSpec};
+use super::backend::ToolBackend;
+use super::spec::ToolSpec;
+use crate::events::{Event, EventBus, ToolUpdate};
 
 /// Where a tool comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -27,16 +29,41 @@ impl Source {
             _ => None,
         }
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Builtin => "builtin",
+            Source::Custom => "custom",
+            Source::Mcp => "mcp",
+        }
+    }
 }
 
-/// A tool ready to be called: its spec, its compiled argument validator, its component.
+/// What a provider (an extension, an MCP server, …) registers: its tools and the backend that
+/// runs them.
+pub struct Provider {
+    /// Unique within its source.
+    pub name: String,
+    pub source: Source,
+    /// The provider's own version, when it declares one.
+    pub version: Option<String>,
+    pub tools: Vec<ToolSpec>,
+    pub backend: Arc<dyn ToolBackend>,
+    /// `false` while an admin has the whole provider disabled.
+    pub enabled: bool,
+}
+
+/// A tool ready to be called: its spec, its compiled argument validator, its backend.
 pub struct RegisteredTool {
     pub spec: ToolSpec,
     pub source: Source,
-    pub extension: Arc<Extension>,
+    /// The provider's name (extension or server).
+    pub provider: String,
+    pub version: Option<String>,
+    pub backend: Arc<dyn ToolBackend>,
     pub validator: jsonschema::Validator,
-    /// `false` while the admin has the whole extension disabled.
-    pub extension_enabled: bool,
+    /// `false` while an admin has the whole provider disabled.
+    pub provider_enabled: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,40 +74,50 @@ pub enum RegistryError {
     Schema(String, String),
 }
 
-#[derive(Default)]
 pub struct ToolRegistry {
     tools: ArcSwap<BTreeMap<String, Arc<RegisteredTool>>>,
     /// Serialises writers (readers never wait).
     writer: std::sync::Mutex<()>,
+    events: Arc<EventBus>,
 }
 
 impl ToolRegistry {
-    /// Adds every tool of an extension, or none if one name is taken.
-    pub fn register(&self, extension: Arc<Extension>, source: Source) -> Result<(), RegistryError> {
-        self.replace(&extension.name.clone(), source, Some((extension, true)))
+    pub fn new(events: Arc<EventBus>) -> Self {
+        Self {
+            tools: ArcSwap::default(),
+            writer: std::sync::Mutex::new(()),
+            events,
+        }
     }
 
-    /// Swaps the tools of extension `name` (of `source`) for those of `next` in one step, or
-    /// removes them (`None`). Calls already running keep the `Arc<Extension>` they started
-    /// with, so they finish on the old version. Nothing changes if a new tool's name belongs
-    /// to another extension.
+    /// Adds every tool of a provider, or none if one name is taken.
+    pub fn register(&self, provider: Provider) -> Result<(), RegistryError> {
+        self.replace(&provider.name.clone(), provider.source, Some(provider))
+    }
+
+    /// Swaps the tools of provider `name` (of `source`) for those of `next` in one step, or
+    /// removes them (`None`). Calls already running keep the backend they started with, so
+    /// they finish on the old version. Nothing changes if a new tool's name belongs to another
+    /// provider.
     pub fn replace(
         &self,
         name: &str,
         source: Source,
-        next: Option<(Arc<Extension>, bool)>,
+        next: Option<Provider>,
     ) -> Result<(), RegistryError> {
         let mut entries = Vec::new();
-        if let Some((extension, enabled)) = &next {
-            for spec in &extension.tools {
+        if let Some(provider) = &next {
+            for spec in &provider.tools {
                 let validator = jsonschema::validator_for(&spec.input_schema)
                     .map_err(|err| RegistryError::Schema(spec.name.clone(), err.to_string()))?;
                 entries.push(Arc::new(RegisteredTool {
                     spec: spec.clone(),
                     source,
-                    extension: extension.clone(),
+                    provider: name.to_owned(),
+                    version: provider.version.clone(),
+                    backend: provider.backend.clone(),
                     validator,
-                    extension_enabled: *enabled,
+                    provider_enabled: provider.enabled,
                 }));
             }
         }
@@ -88,26 +125,36 @@ impl ToolRegistry {
             .writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((extension, _)) = &next
-            && let Some((taken, owner)) = self.conflicts(name, source, &extension.tools)
+        if let Some(provider) = &next
+            && let Some((taken, owner)) = self.conflicts(name, source, &provider.tools)
         {
             return Err(RegistryError::NameTaken(taken, owner));
         }
         let current = self.tools.load_full();
-        let mine = |tool: &RegisteredTool| tool.source == source && tool.extension.name == name;
+        let mine = |tool: &RegisteredTool| tool.source == source && tool.provider == name;
+        let had_any = current.values().any(|tool| mine(tool));
         let mut updated: BTreeMap<String, Arc<RegisteredTool>> = current
             .iter()
             .filter(|(_, tool)| !mine(tool))
             .map(|(key, tool)| (key.clone(), tool.clone()))
             .collect();
+        let tools: Vec<String> = entries.iter().map(|e| e.spec.name.clone()).collect();
         for entry in entries {
             updated.insert(entry.spec.name.clone(), entry);
         }
         self.tools.store(Arc::new(updated));
+        if had_any || next.is_some() {
+            self.events.publish(Event::ToolUpdate(ToolUpdate {
+                source: source.as_str().to_owned(),
+                provider: name.to_owned(),
+                tools,
+                enabled: next.as_ref().is_some_and(|p| p.enabled),
+            }));
+        }
         Ok(())
     }
 
-    /// The tool names of `specs` that another extension than `name` already provides.
+    /// The tool names of `specs` that another provider than `name` already provides.
     pub fn conflicts(
         &self,
         name: &str,
@@ -118,8 +165,8 @@ impl ToolRegistry {
         specs.iter().find_map(|spec| {
             current
                 .get(&spec.name)
-                .filter(|t| !(t.source == source && t.extension.name == name))
-                .map(|t| (spec.name.clone(), t.extension.name.clone()))
+                .filter(|t| !(t.source == source && t.provider == name))
+                .map(|t| (spec.name.clone(), t.provider.clone()))
         })
     }
 
@@ -132,37 +179,18 @@ impl ToolRegistry {
         self.tools.load().values().cloned().collect()
     }
 
-    /// The names of the extensions of `source` that have tools registered.
-    pub fn extension_names(&self, source: Source) -> Vec<String> {
+    /// The names of the providers of `source` that have tools registered.
+    pub fn provider_names(&self, source: Source) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         for tool in self.tools.load().values().filter(|t| t.source == source) {
-            if !names.contains(&tool.extension.name) {
-                names.push(tool.extension.name.clone());
+            if !names.contains(&tool.provider) {
+                names.push(tool.provider.clone());
             }
         }
         names
     }
 
-    /// The extension `name` of `source` as registered, with whether it is enabled: found by
-    /// its own identity, whatever its tools are called.
-    pub fn extension(&self, name: &str, source: Source) -> Option<(Arc<Extension>, bool)> {
-        self.tools
-            .load()
-            .values()
-            .find(|t| t.source == source && t.extension.name == name)
-            .map(|t| (t.extension.clone(), t.extension_enabled))
-    }
-
-    /// The component sha256 of every registered extension (what the compile cache keeps).
-    pub fn component_digests(&self) -> std::collections::HashSet<String> {
-        self.tools
-            .load()
-            .values()
-            .map(|t| t.extension.sha256.clone())
-            .collect()
-    }
-
-    pub fn count_extensions(&self, source: Source) -> usize {
-        self.extension_names(source).len()
+    pub fn count_providers(&self, source: Source) -> usize {
+        self.provider_names(source).len()
     }
 }

@@ -9,8 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chatai_server::config::ExtensionsConfig;
-use chatai_server::extensions::{CallError, Caller, ExtensionHost};
-use chatai_server::tools::{ToolRegistry, load_builtins};
+use chatai_server::events::EventBus;
+use chatai_server::extensions::{ExtensionHost, GuestCall, builtins};
+use chatai_server::manifest::ManifestLimits;
+use chatai_server::tools::{ToolError, ToolRegistry};
 
 const CALLS: usize = 20_000;
 const SPINNERS: usize = 8;
@@ -26,21 +28,27 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn instantiate_and_call(
-    host: &ExtensionHost,
+    host: &Arc<ExtensionHost>,
     config: &ExtensionsConfig,
 ) -> anyhow::Result<String> {
-    let registry = ToolRegistry::default();
-    load_builtins(host, &registry, config).await?;
-    let tool = registry
-        .get("uuid")
+    let registry = ToolRegistry::new(Arc::new(EventBus::new()));
+    let loaded = builtins::load(host, &registry, config).await?;
+    let extension = loaded
+        .iter()
+        .find(|e| e.tools.iter().any(|t| t.name == "uuid"))
         .ok_or_else(|| anyhow::anyhow!("uuid tool missing"))?;
-    let caller = Caller::default();
     let mut samples = Vec::with_capacity(CALLS);
     for round in 0..CALLS + 500 {
         let started = Instant::now();
-        host.call(&tool.extension, "uuid", "{}".to_owned(), &caller)
-            .await
-            .result?;
+        host.call(
+            extension,
+            "uuid",
+            "{}".to_owned(),
+            GuestCall::default(),
+            config,
+        )
+        .await
+        .result?;
         if round >= 500 {
             samples.push(started.elapsed().as_secs_f64() * 1e6);
         }
@@ -63,10 +71,12 @@ async fn deadline_overshoot(
     let deadline = Duration::from_millis(config.timeout_ms);
     let path = concat!(env!("CHATAI_FIXTURES"), "/misbehave.wasm");
     let bytes = std::fs::read(path)?;
-    let extension = host.load("misbehave", &bytes, config).await?;
+    let extension = host
+        .load("misbehave", None, &bytes, ManifestLimits::default(), config)
+        .await?;
     let mut calls = tokio::task::JoinSet::new();
     for _ in 0..SPINNERS {
-        let (host, extension) = (host.clone(), extension.clone());
+        let (host, extension, config) = (host.clone(), extension.clone(), config.clone());
         calls.spawn(async move {
             let started = Instant::now();
             let called = host
@@ -74,7 +84,8 @@ async fn deadline_overshoot(
                     &extension,
                     "spin_forever",
                     "{}".to_owned(),
-                    &Caller::default(),
+                    GuestCall::default(),
+                    &config,
                 )
                 .await;
             (started.elapsed(), called.result)
@@ -83,7 +94,7 @@ async fn deadline_overshoot(
     let mut overshoot_ms = Vec::new();
     for (elapsed, result) in calls.join_all().await {
         match result {
-            Err(CallError::Timeout(_)) => {
+            Err(ToolError::Timeout(_)) => {
                 overshoot_ms.push(elapsed.saturating_sub(deadline).as_secs_f64() * 1e3)
             }
             other => anyhow::bail!("spin_forever should time out, got {other:?}"),

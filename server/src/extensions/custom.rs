@@ -2,15 +2,19 @@
 //! reload, each taking effect at once. The database is the source of truth; the registry is
 //! rebuilt from it at start and on `POST /api/tools/reload`.
 
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::registry::{RegistryError, Source, ToolRegistry};
+use super::builtins::provider;
+use super::{Compiled, Extension, ExtensionHost, LoadError, Powers};
 use crate::config::ExtensionsConfig;
-use crate::extensions::manifest::{self, Capabilities, Manifest};
-use crate::extensions::{CallLimits, Compiled, ExtensionHost, LoadError, Powers};
+use crate::events::{Event, EventBus, ExtensionChanged};
+use crate::manifest::{self, Capabilities, Manifest};
 use crate::store::{ExtensionEvent, ExtensionRecord, Store, StoreError, ToolSummary};
+use crate::tools::registry::RegistryError;
+use crate::tools::{Source, ToolRegistry};
 
 /// How many change events each extension keeps.
 const MAX_EVENTS: usize = 50;
@@ -87,22 +91,80 @@ pub struct CustomExtensions {
     host: Arc<ExtensionHost>,
     registry: Arc<ToolRegistry>,
     store: Store,
+    events: Arc<EventBus>,
+    /// The builtins' component digests (their compiled code stays in the cache).
+    builtin_digests: HashSet<String>,
+    /// The custom extensions loaded now, by name.
+    loaded: std::sync::Mutex<BTreeMap<String, Arc<Extension>>>,
     /// One change at a time: install, change and uninstall read then write.
     lock: tokio::sync::Mutex<()>,
 }
 
 impl CustomExtensions {
-    pub fn new(host: Arc<ExtensionHost>, registry: Arc<ToolRegistry>, store: Store) -> Self {
+    pub fn new(
+        host: Arc<ExtensionHost>,
+        registry: Arc<ToolRegistry>,
+        store: Store,
+        events: Arc<EventBus>,
+        builtins: &[Arc<Extension>],
+    ) -> Self {
         Self {
             host,
             registry,
             store,
+            events,
+            builtin_digests: builtins.iter().map(|b| b.sha256.clone()).collect(),
+            loaded: std::sync::Mutex::new(BTreeMap::new()),
             lock: tokio::sync::Mutex::new(()),
         }
     }
 
+    /// How many custom extensions are loaded now.
+    pub fn loaded_count(&self) -> usize {
+        self.loaded_map().len()
+    }
+
+    fn loaded_map(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<Extension>>> {
+        self.loaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Registers `extension` (or removes `name` with `None`) in the registry and the loaded set.
+    fn put(&self, name: &str, next: Option<(&Arc<Extension>, bool)>) -> Result<(), RegistryError> {
+        match next {
+            Some((extension, enabled)) => {
+                self.registry.replace(
+                    name,
+                    Source::Custom,
+                    Some(provider(&self.host, extension, Source::Custom, enabled)),
+                )?;
+                self.loaded_map().insert(name.to_owned(), extension.clone());
+            }
+            None => {
+                self.registry.replace(name, Source::Custom, None)?;
+                self.loaded_map().remove(name);
+            }
+        }
+        Ok(())
+    }
+
+    fn announce(&self, name: &str, action: &str) {
+        tracing::info!(extension = %name, action, "custom extension changed");
+        self.events
+            .publish(Event::ExtensionChanged(ExtensionChanged {
+                name: name.to_owned(),
+                action: action.to_owned(),
+            }));
+    }
+
     pub async fn list(&self) -> Result<Vec<ExtensionRecord>, StoreError> {
         self.store.extensions().await
+    }
+
+    /// The installed extension `name`, as stored.
+    pub async fn record(&self, name: &str) -> Result<Option<ExtensionRecord>, StoreError> {
+        self.store.extension(name).await
     }
 
     /// Validates, compiles, asks for the tools, then stores and registers. The same name again
@@ -134,10 +196,15 @@ impl CustomExtensions {
             }
         };
         manifest::valid_name(&name).map_err(CustomError::Name)?;
-        let (limits, concurrency) = limits_of(&manifest, config);
         let extension = self
             .host
-            .load_with(&name, &upload.bytes, limits, concurrency)
+            .load(
+                &name,
+                manifest.version.clone(),
+                &upload.bytes,
+                manifest.limits,
+                config,
+            )
             .await?;
         let compiled = extension.compiled;
 
@@ -207,14 +274,10 @@ impl CustomExtensions {
         push_event(&mut record, now, &action);
         extension.set_powers(powers_of(&record));
         self.store.put_extension(&record, &upload.bytes).await?;
-        self.registry.replace(
-            &name,
-            Source::Custom,
-            Some((extension.clone(), record.enabled)),
-        )?;
+        self.put(&name, Some((&extension, record.enabled)))?;
         self.host.keep_compiled(&extension).await;
         self.prune_cache().await;
-        tracing::info!(extension = %name, action, "custom extension changed");
+        self.announce(&name, &action);
         Ok(Installed {
             replaced: previous.map(|p| p.version),
             record,
@@ -263,14 +326,16 @@ impl CustomExtensions {
         }
         for action in &actions {
             push_event(&mut record, now, action);
-            tracing::info!(extension = %name, action, "custom extension changed");
         }
         record.updated_at = now;
         self.store.update_extension(&record).await?;
-        if let Some((extension, _)) = self.registry.extension(name, Source::Custom) {
+        let loaded = self.loaded_map().get(name).cloned();
+        if let Some(extension) = loaded {
             extension.set_powers(powers_of(&record));
-            self.registry
-                .replace(name, Source::Custom, Some((extension, record.enabled)))?;
+            self.put(name, Some((&extension, record.enabled)))?;
+        }
+        for action in &actions {
+            self.announce(name, action);
         }
         Ok(record)
     }
@@ -282,9 +347,9 @@ impl CustomExtensions {
             return Err(CustomError::NotFound(name.to_owned()));
         }
         self.store.kv_drop(name).await?;
-        self.registry.replace(name, Source::Custom, None)?;
+        self.put(name, None)?;
         self.prune_cache().await;
-        tracing::info!(extension = %name, action = "uninstalled", "custom extension changed");
+        self.announce(name, "uninstalled");
         Ok(())
     }
 
@@ -306,17 +371,19 @@ impl CustomExtensions {
                 }
                 Err(err) => {
                     counts.failed += 1;
-                    self.registry
-                        .replace(&record.name, Source::Custom, None)
-                        .ok();
+                    self.put(&record.name, None).ok();
                     tracing::error!(extension = %record.name, error = %err, "cannot load custom extension");
                 }
             }
         }
-        for stale in self.registry.extension_names(Source::Custom) {
-            if !installed.contains(&stale) {
-                self.registry.replace(&stale, Source::Custom, None).ok();
-            }
+        let stale: Vec<String> = self
+            .loaded_map()
+            .keys()
+            .filter(|name| !installed.contains(name))
+            .cloned()
+            .collect();
+        for name in stale {
+            self.put(&name, None).ok();
         }
         self.prune_cache().await;
         Ok(counts)
@@ -334,18 +401,19 @@ impl CustomExtensions {
             .ok_or_else(|| {
                 CustomError::Registry(format!("component {} is missing", record.sha256))
             })?;
-        let (limits, concurrency) = limits_of(&record.manifest, config);
         let extension = self
             .host
-            .load_with(&record.name, &bytes, limits, concurrency)
+            .load(
+                &record.name,
+                record.manifest.version.clone(),
+                &bytes,
+                record.manifest.limits,
+                config,
+            )
             .await?;
         let compiled = extension.compiled;
         extension.set_powers(powers_of(record));
-        self.registry.replace(
-            &record.name,
-            Source::Custom,
-            Some((extension.clone(), record.enabled)),
-        )?;
+        self.put(&record.name, Some((&extension, record.enabled)))?;
         self.host.keep_compiled(&extension).await;
         Ok(compiled)
     }
@@ -353,9 +421,9 @@ impl CustomExtensions {
     /// Drops compiled artifacts that no registered extension (builtin or custom) uses. Called
     /// under `lock`, after every install, uninstall and reload.
     async fn prune_cache(&self) {
-        self.host
-            .prune_cache(self.registry.component_digests())
-            .await;
+        let mut keep = self.builtin_digests.clone();
+        keep.extend(self.loaded_map().values().map(|e| e.sha256.clone()));
+        self.host.prune_cache(keep).await;
     }
 }
 
@@ -380,25 +448,6 @@ fn powers_of(record: &ExtensionRecord) -> Powers {
         kv: live.kv,
         http: std::sync::Arc::new(live.http),
     }
-}
-
-/// The manifest's limits, capped by the server's maximums.
-fn limits_of(manifest: &Manifest, config: &ExtensionsConfig) -> (CallLimits, u32) {
-    let mut limits = CallLimits::from_config(config);
-    if let Some(ms) = manifest.limits.timeout_ms {
-        limits.timeout = std::time::Duration::from_millis(ms.clamp(1, config.max_timeout_ms));
-    }
-    if let Some(mb) = manifest.limits.memory_mb {
-        limits.memory_bytes =
-            usize::try_from(mb.clamp(1, config.max_memory_mb) * 1024 * 1024).unwrap_or(usize::MAX);
-    }
-    let concurrency = manifest
-        .limits
-        .max_concurrency
-        .map_or(config.max_concurrency, |n| {
-            n.clamp(1, config.max_concurrency)
-        });
-    (limits, concurrency)
 }
 
 /// `My Tool-1.2.wasm` → `my_tool-1_2`.

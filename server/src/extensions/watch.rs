@@ -15,9 +15,8 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::custom::{CustomError, Upload};
+use super::custom::{CustomError, CustomExtensions, Upload};
 use crate::config::ConfigService;
-use crate::state::AppState;
 
 /// What was last seen of one `.wasm` file.
 struct Seen {
@@ -27,14 +26,19 @@ struct Seen {
 }
 
 /// Starts polling `dir` (installing what is there now, then every `poll`).
-pub fn spawn(state: Arc<AppState>, dir: PathBuf, poll: Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn(
+    custom: Arc<CustomExtensions>,
+    config: Arc<ConfigService>,
+    dir: PathBuf,
+    poll: Duration,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut seen: BTreeMap<PathBuf, Seen> = BTreeMap::new();
         let mut ticker = tokio::time::interval(poll.max(Duration::from_millis(50)));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            if let Err(err) = scan(&state, &state.config, &dir, &mut seen).await {
+            if let Err(err) = scan(&custom, &config, &dir, &mut seen).await {
                 tracing::warn!(dir = %dir.display(), error = %err, "cannot read the extensions directory");
             }
         }
@@ -42,7 +46,7 @@ pub fn spawn(state: Arc<AppState>, dir: PathBuf, poll: Duration) -> tokio::task:
 }
 
 async fn scan(
-    state: &AppState,
+    custom: &CustomExtensions,
     config: &ConfigService,
     dir: &Path,
     seen: &mut BTreeMap<PathBuf, Seen>,
@@ -55,7 +59,6 @@ async fn scan(
             present.push(path);
         }
     }
-    let custom = &state.tools.custom;
     for path in &present {
         let Ok(bytes) = tokio::fs::read(path).await else {
             continue;
@@ -100,7 +103,7 @@ async fn scan(
             continue;
         };
         // Only what the directory installed: an upload of the same name since then stays.
-        match state.store.extension(&name).await {
+        match custom.record(&name).await {
             Ok(Some(record)) if record.origin == "directory" => {}
             _ => continue,
         }
