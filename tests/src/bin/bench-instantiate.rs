@@ -1,7 +1,10 @@
 //! In-process benchmarks, used by `bench/run.sh` (not tests):
 //! - instantiate + call + drop of a builtin tool, fresh instance per call: p50/p90/p99;
 //! - the deadline overshoot: 8 concurrent `spin_forever` calls (test fixture `misbehave`) with
-//!   a 5 s deadline, how long after the deadline each call returned.
+//!   a 5 s deadline, how long after the deadline each call returned;
+//! - 1,000 calls through the executor of a tool that reports progress 5 times
+//!   (`report_progress`), with no bus subscriber, with one that never reads, and with one
+//!   that reads: the bus must not slow the calls.
 //!
 //! Prints one Markdown table row per measurement.
 
@@ -22,6 +25,7 @@ async fn main() -> anyhow::Result<()> {
     let config = ExtensionsConfig::default();
     let host = Arc::new(ExtensionHost::new(&config, None, b"bench")?);
     let mut out = instantiate_and_call(&host, &config).await?;
+    out.push_str(&progress_listeners(&host).await?);
     out.push_str(&deadline_overshoot(host, &config).await?);
     std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
     Ok(())
@@ -107,4 +111,91 @@ async fn deadline_overshoot(
         overshoot_ms[overshoot_ms.len() / 2],
         overshoot_ms[overshoot_ms.len() - 1],
     ))
+}
+
+/// 1,000 `report_progress` calls through the executor, per kind of bus listener.
+async fn progress_listeners(host: &Arc<ExtensionHost>) -> anyhow::Result<String> {
+    use chatai_server::config::Config;
+    use chatai_server::extensions::WasmBackend;
+    use chatai_server::store::{Store, StoreOptions};
+    use chatai_server::tools::logs::LogLimits;
+    use chatai_server::tools::{
+        CallerKind, Invocation, Origin, Provider, Source, ToolExecutor, ToolLogQueue,
+    };
+
+    const ROUNDS: usize = 1_000;
+    let config = Config::default();
+    let bytes = std::fs::read(concat!(env!("CHATAI_FIXTURES"), "/misbehave.wasm"))?;
+    let extension = host
+        .load(
+            "misbehave",
+            None,
+            &bytes,
+            ManifestLimits::default(),
+            &config.extensions,
+        )
+        .await?;
+    let store = Store::connect(StoreOptions {
+        url: "mem://",
+        namespace: "bench",
+        database: "bench",
+        credentials: None,
+        embedded: Default::default(),
+    })
+    .await?;
+    let mut row = String::from(
+        "| 1,000 `report_progress` calls (5 progress events each) through the executor, mean per call: no bus listener / one that never reads / one that reads |",
+    );
+    let mut means = Vec::new();
+    for listener in ["none", "stuck", "reading"] {
+        let bus = Arc::new(EventBus::new());
+        let registry = Arc::new(ToolRegistry::new(bus.clone()));
+        registry.register(Provider {
+            name: "misbehave".into(),
+            source: Source::Custom,
+            version: None,
+            tools: extension.tools.clone(),
+            backend: Arc::new(WasmBackend::new(host.clone(), extension.clone())),
+            enabled: true,
+        })?;
+        let (logs, _writer) = ToolLogQueue::start(
+            store.clone(),
+            LogLimits {
+                queue_bytes: 4 << 20,
+                rows_per_second: 200,
+            },
+        );
+        let executor = ToolExecutor::new(registry, logs, bus.clone(), |_| "error");
+        let _stuck = (listener == "stuck").then(|| bus.subscribe());
+        let reader = (listener == "reading").then(|| {
+            let mut subscription = bus.subscribe_with(8192);
+            tokio::spawn(async move { while subscription.recv().await.is_some() {} })
+        });
+        let invocation = Invocation::new("bench", CallerKind::ApiKey, false, Origin::Rest);
+        let started = Instant::now();
+        for _ in 0..ROUNDS {
+            executor
+                .call(
+                    "report_progress",
+                    serde_json::json!({}),
+                    &invocation,
+                    &config,
+                )
+                .await
+                .map_err(|err| anyhow::anyhow!("{err}"))?;
+        }
+        let mean = started.elapsed().as_secs_f64() * 1e6 / ROUNDS as f64;
+        means.push(mean);
+        if let Some(reader) = reader {
+            reader.abort();
+        }
+    }
+    row.push_str(&format!(
+        " {:.1} µs / {:.1} µs / {:.1} µs (stuck ÷ none: {:.2}) |\n",
+        means[0],
+        means[1],
+        means[2],
+        means[1] / means[0]
+    ));
+    Ok(row)
 }
