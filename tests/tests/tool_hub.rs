@@ -310,3 +310,80 @@ async fn a_timeout_change_applies_to_the_next_call_without_restart() {
     assert_eq!(body["data"]["restartRequired"], true, "{body}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn events_stream_as_sse_and_a_client_that_leaves_is_forgotten() {
+    let server = server_with_local_backend().await;
+    let bus = &server.running().state.events;
+    let before = bus.subscriber_count();
+
+    // EventSource cannot send headers: the session token goes in the query, on this route.
+    let url = server.url(&format!(
+        "/api/system/events?types=tool_update&token={}",
+        server.admin
+    ));
+    let mut response = server.client.get(&url).send().await.expect("events");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"].to_str().expect("type"),
+        "text/event-stream"
+    );
+    assert_eq!(bus.subscriber_count(), before + 1);
+    let registry = &server.running().state.tools.registry;
+    let provider = |name: &str| Provider {
+        name: name.into(),
+        source: Source::Mcp,
+        version: None,
+        tools: vec![spec(&format!("{name}_tool"), false)],
+        backend: Arc::new(Local),
+        enabled: true,
+    };
+    registry.register(provider("late")).expect("register");
+    let mut text = String::new();
+    while !text.contains("\n\n") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), response.chunk())
+            .await
+            .expect("an event within 10 s")
+            .expect("chunk")
+            .expect("the stream is open");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(text.starts_with("event: tool_update\ndata: {"), "{text:?}");
+    let data: Value = serde_json::from_str(
+        text.lines()
+            .find_map(|l| l.strip_prefix("data: "))
+            .expect("data line"),
+    )
+    .expect("JSON data");
+    assert_eq!(
+        data,
+        json!({"source": "mcp", "provider": "late", "tools": ["late_tool"], "enabled": true})
+    );
+
+    // The query token is for event streams only.
+    let response_elsewhere = server
+        .client
+        .get(server.url(&format!("/api/tools?token={}", server.admin)))
+        .send()
+        .await
+        .expect("tools");
+    assert_eq!(response_elsewhere.status(), StatusCode::UNAUTHORIZED);
+    let (status, body) = server.get("/api/system/events?types=nope").await;
+    assert_error(status, &body, 400, "VALIDATION_ERROR");
+
+    // The client leaves: its subscription goes with the response body, nothing stays behind.
+    drop(response);
+    let mut round = 0;
+    while bus.subscriber_count() > before {
+        round += 1;
+        assert!(
+            round < 100,
+            "the stream of a client that left is still subscribed"
+        );
+        registry
+            .replace("late", Source::Mcp, Some(provider("late")))
+            .expect("replace");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    server.stop().await;
+}

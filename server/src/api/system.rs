@@ -165,7 +165,7 @@ async fn prometheus_metrics(depot: &mut Depot, res: &mut Response) {
 /// Server-sent events of the event bus: `tool_update` (a provider's tools appeared, changed
 /// or went away), `extension_changed`, `config_changed` and `tool_progress` (a running tool's
 /// `progress` reports). `types` (comma-separated) keeps only those. `data:` is JSON; a
-/// `: heartbeat` comment comes every 15 s. EventSource cannot send headers, so this route also
+/// `:heartbeat` comment line comes every 15 s. EventSource cannot send headers, so this route also
 /// takes the session token as `?token=`. A client that reads too slowly (256 events behind) is
 /// disconnected.
 #[endpoint(tags("system"), responses((status_code = 200, description = "text/event-stream", content_type = "text/event-stream", body = String)))]
