@@ -19,18 +19,15 @@ pub struct Services {
     pub store: Store,
     pub auth: Arc<AuthService>,
     pub tools: ToolHub,
+    /// Custom extensions: install, change, uninstall, reload.
     pub custom: Arc<CustomExtensions>,
     pub events: Arc<EventBus>,
 }
 
+/// The services and what the server knows about itself. Derefs to [`Services`], so a
+/// handler writes `state.config`, `state.tools`, …
 pub struct AppState {
-    pub config: Arc<ConfigService>,
-    pub store: Store,
-    pub auth: Arc<AuthService>,
-    pub tools: ToolHub,
-    /// Custom extensions: install, change, uninstall, reload.
-    pub custom: Arc<CustomExtensions>,
-    pub events: Arc<EventBus>,
+    services: Services,
     pub metrics: PrometheusHandle,
     pub started_at: Instant,
     /// The last result of the background database probe; `/api/system/health` reads this,
@@ -42,23 +39,18 @@ pub struct AppState {
     pub base_url: OnceLock<String>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
+    }
+}
+
 impl AppState {
     pub fn new(services: Services, metrics: PrometheusHandle) -> Self {
-        let Services {
-            config,
-            store,
-            auth,
-            tools,
-            custom,
-            events,
-        } = services;
         Self {
-            config,
-            store,
-            auth,
-            tools,
-            custom,
-            events,
+            services,
             metrics,
             started_at: Instant::now(),
             db_ok: AtomicBool::new(true),
