@@ -127,7 +127,12 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(bus: Arc<EventBus>, call_id: &str, tool: &str, invocation: &Invocation) -> Self {
+    pub(super) fn new(
+        bus: Arc<EventBus>,
+        call_id: &str,
+        tool: &str,
+        invocation: &Invocation,
+    ) -> Self {
         Self {
             bus,
             call_id: call_id.into(),

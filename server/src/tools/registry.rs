@@ -60,7 +60,9 @@ pub struct RegisteredTool {
     /// The provider's name (extension or server).
     pub provider: String,
     pub version: Option<String>,
-    pub backend: Arc<dyn ToolBackend>,
+    /// Runs it; reachable only from the executor (policy, validation, limits and logging
+    /// come first).
+    pub(super) backend: Arc<dyn ToolBackend>,
     pub validator: jsonschema::Validator,
     /// `false` while an admin has the whole provider disabled.
     pub provider_enabled: bool,
