@@ -190,6 +190,13 @@ async fn upgrade_disable_grants_and_config_take_effect_at_once_and_are_logged() 
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["data"]["capabilities"]["requested"]["kv"], true);
     assert_eq!(body["data"]["capabilities"]["granted"]["kv"], false);
+    // Its tools list the extension's own version, not the server's.
+    let (_, tool) = server.get("/api/tools/count_calls").await;
+    assert_eq!(
+        tool["data"]["extension"],
+        json!({"name": "tally", "version": "0.1.0"}),
+        "{tool}"
+    );
 
     // Grants beyond the request are refused; within it they apply and are logged.
     let (status, body) = server

@@ -70,6 +70,13 @@ async fn lists_every_builtin_with_its_schema() {
     assert_eq!(math, ["calculator", "unit_convert"]);
     let (status, body) = server.get("/api/tools/nope").await;
     assert_error(status, &body, 404, "TOOL_NOT_FOUND");
+    // A builtin is part of the server: its version is the server's.
+    let (_, tool) = server.get("/api/tools/calculator").await;
+    assert_eq!(
+        tool["data"]["extension"],
+        json!({"name": "calculator", "version": env!("CARGO_PKG_VERSION")}),
+        "{tool}"
+    );
     let (_, system) = server.get("/api/system/status").await;
     assert_eq!(system["data"]["extensions"]["builtin"], 6);
     assert_eq!(system["data"]["tools"], BUILTIN_TOOLS.len());
