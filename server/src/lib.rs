@@ -5,8 +5,7 @@
 
 /// mimalloc instead of glibc's malloc for every binary that links the server: the request path
 /// allocates many small, short-lived objects across threads, where glibc spent ~9% of the CPU
-/// of a tools/call load run (`bench/run.sh`). Transparent huge pages stay allowed (see
-/// `Cargo.toml`).
+/// of a tools/call load run (`bench/run.sh`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
