@@ -107,7 +107,9 @@ impl ToolExecutor {
         let call_id = uuid::Uuid::new_v4().to_string();
         let tool = self.registry.get(name);
         let source = tool.as_ref().map_or("unknown", |t| t.source.as_str());
-        let span = tracing::info_span!(
+        // Debug level: at the default `info` filter it costs nothing on the call path (an
+        // enabled span formats and stores its fields on every call).
+        let span = tracing::debug_span!(
             "tool_call",
             tool = name,
             source,
