@@ -88,6 +88,7 @@ async fn serve(loader: ConfigLoader) -> anyhow::Result<()> {
     );
     println!("login (one use, 5 minutes): {}", running.login_url);
     println!("a new link any time: chatai login-link [--permanent]");
+    release_startup_code();
     shutdown_signal().await;
     // Whoever read our banner may be gone; a closed stdout must not turn shutdown into a panic.
     if writeln!(std::io::stdout(), "shutting down").is_err() {
@@ -95,6 +96,18 @@ async fn serve(loader: ConfigLoader) -> anyhow::Result<()> {
     }
     running.shutdown().await;
     Ok(())
+}
+
+/// Start-up is over: its code pages go back to the kernel (see [`crate::footprint`]).
+fn release_startup_code() {
+    tokio::task::spawn_blocking(|| match crate::footprint::release_startup_code() {
+        Ok(released) => tracing::debug!(
+            mappings = released.mappings,
+            bytes = released.bytes,
+            "start-up code paged out"
+        ),
+        Err(err) => tracing::debug!(error = %err, "start-up code not paged out"),
+    });
 }
 
 async fn shutdown_signal() {

@@ -17,6 +17,7 @@ pub mod control;
 mod data_dir;
 pub mod events;
 pub mod extensions;
+pub mod footprint;
 pub mod http;
 pub mod manifest;
 mod server;

@@ -158,14 +158,22 @@ fn remove(path: &Path) {
     }
 }
 
-/// The one `unsafe` of the server: wasmtime cannot verify that precompiled machine code is
-/// what it compiled, so loading it is `unsafe`.
+/// Loads code that a compile engine of this process just produced (`engine::compile_isolated`),
+/// never bytes read from anywhere else.
+pub(super) fn load_compiled(engine: &Engine, code: &[u8]) -> wasmtime::Result<Component> {
+    deserialize(engine, code)
+}
+
+/// The audited `unsafe` of the extension host: wasmtime cannot verify that precompiled machine
+/// code is what it compiled, so loading it is `unsafe`.
 #[allow(unsafe_code)]
 fn deserialize(engine: &Engine, artifact: &[u8]) -> wasmtime::Result<Component> {
     // SAFETY: the artifact was produced by `Component::serialize` of this same engine
-    // configuration (the file name carries the engine's compatibility hash, and wasmtime checks
-    // its version and settings again), and it carries an HMAC under a secret that only the
-    // database holds, binding it to this component's sha256 and this engine: a file planted,
-    // altered or swapped in the data dir fails that check before we get here.
+    // configuration (wasmtime checks its version and settings again on load), either
+    // - in memory a moment ago, by the compile engine of this process (`load_compiled`), or
+    // - read from the compile cache (`lookup`), whose file name carries the engine's
+    //   compatibility hash and whose content carries an HMAC under a secret that only the
+    //   database holds, binding it to this component's sha256 and this engine: a file planted,
+    //   altered or swapped in the data dir fails that check before we get here.
     unsafe { Component::deserialize(engine, artifact) }
 }

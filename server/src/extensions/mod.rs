@@ -87,6 +87,8 @@ pub struct Extension {
 /// The engine, the linker and the ticker, built once at start.
 pub struct ExtensionHost {
     engine: Engine,
+    /// The settings of the engines that compile (see `engine`).
+    compiler: wasmtime::Config,
     linker: Linker<HostState>,
     cache: CompileCache,
     /// Compilations at once (`extensions.compile_concurrency`).
@@ -106,7 +108,11 @@ impl ExtensionHost {
         cache_dir: Option<PathBuf>,
         cache_secret: &[u8],
     ) -> anyhow::Result<Self> {
-        let (engine, allocation) = engine::build(config)?;
+        let engine::Engines {
+            runtime: engine,
+            allocation,
+            compiler,
+        } = engine::build(config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|err| anyhow::anyhow!("linking WASI: {err:#}"))?;
@@ -122,6 +128,7 @@ impl ExtensionHost {
             kv: std::sync::OnceLock::new(),
             long_calls: fairness::LongCallSlots::for_this_machine(),
             engine,
+            compiler,
             linker,
             allocation,
         })
@@ -187,9 +194,10 @@ impl ExtensionHost {
         Ok(Arc::new(extension))
     }
 
-    /// The compiled component: from the cache, else compiled on a blocking thread, at most
-    /// `compile_concurrency` at once and within `compile_timeout` (a compile past it is left to
-    /// finish on its thread, holding its slot, and its result dropped).
+    /// The compiled component: from the cache, else compiled on a thread of its own (see
+    /// `engine::compile_isolated`), at most `compile_concurrency` at once and within
+    /// `compile_timeout` (a compile past it is left to finish on its thread, holding its slot,
+    /// and its result dropped).
     async fn compile(
         &self,
         bytes: &[u8],
@@ -206,18 +214,25 @@ impl ExtensionHost {
             .acquire_owned()
             .await
             .map_err(|err| LoadError::NotAComponent(err.to_string()))?;
-        let (engine, bytes) = (self.engine.clone(), bytes.to_vec());
-        let job = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            wasmtime::component::Component::new(&engine, &bytes)
-        });
-        match tokio::time::timeout(self.compile_timeout, job).await {
-            Err(_) => Err(LoadError::CompileTimeout(self.compile_timeout)),
-            Ok(Err(join)) => Err(LoadError::NotAComponent(format!(
-                "the compiler failed: {join}"
+        let compiling = engine::compile_isolated(self.compiler.clone(), bytes.to_vec(), permit)
+            .map_err(|err| LoadError::NotAComponent(format!("cannot start the compiler: {err}")))?;
+        let code = match tokio::time::timeout(self.compile_timeout, compiling).await {
+            Err(_) => return Err(LoadError::CompileTimeout(self.compile_timeout)),
+            Ok(Err(_)) => {
+                return Err(LoadError::NotAComponent(
+                    "the compiler stopped without an answer".into(),
+                ));
+            }
+            Ok(Ok(Err(err))) => return Err(LoadError::NotAComponent(format!("{err:#}"))),
+            Ok(Ok(Ok(code))) => code,
+        };
+        let engine = self.engine.clone();
+        match tokio::task::spawn_blocking(move || cache::load_compiled(&engine, &code)).await {
+            Ok(Ok(component)) => Ok((component, Compiled::Fresh)),
+            Ok(Err(err)) => Err(LoadError::NotAComponent(format!("{err:#}"))),
+            Err(join) => Err(LoadError::NotAComponent(format!(
+                "loading the compiled code failed: {join}"
             ))),
-            Ok(Ok(Err(err))) => Err(LoadError::NotAComponent(format!("{err:#}"))),
-            Ok(Ok(Ok(component))) => Ok((component, Compiled::Fresh)),
         }
     }
 
