@@ -11,6 +11,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod api;
 pub mod auth;
+pub mod channels;
+pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod control;
@@ -19,6 +21,7 @@ pub mod events;
 pub mod extensions;
 pub mod footprint;
 pub mod http;
+pub mod llm;
 pub mod manifest;
 mod server;
 pub mod state;

@@ -13,6 +13,8 @@ use tokio::task::JoinHandle;
 
 use crate::api;
 use crate::auth::AuthService;
+use crate::channels::ChannelService;
+use crate::chat::ChatService;
 use crate::config::{Config, ConfigLoader, ConfigService, Overlay};
 use crate::control;
 use crate::data_dir;
@@ -20,6 +22,7 @@ use crate::events::EventBus;
 use crate::extensions::custom::CustomExtensions;
 use crate::extensions::{ExtensionHost, KvBackend, KvQuota, builtins};
 use crate::http::{Gatekeeper, RateLimiter, envelope_catcher, guard_request, observe_request};
+use crate::llm::LlmClient;
 use crate::state::{AppState, Services};
 use crate::store::{EmbeddedLimits, Store, StoreOptions};
 use crate::telemetry;
@@ -133,7 +136,7 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
             rows_per_second: config.tools.log_rows_per_second,
         },
     );
-    let tools = ToolHub {
+    let tools = Arc::new(ToolHub {
         executor: ToolExecutor::new(
             registry.clone(),
             log_queue,
@@ -141,7 +144,27 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
             api::error::exec_error_code,
         ),
         registry,
-    };
+    });
+    let llm = LlmClient::new(std::time::Duration::from_millis(
+        config.llm.connect_timeout_ms.max(1),
+    ))
+    .context("starting the HTTP client of LLM upstreams")?;
+    let channels = Arc::new(
+        ChannelService::load(store.clone(), llm)
+            .await
+            .context("loading channels")?,
+    );
+    let config_service = Arc::new(config_service);
+    let chat = Arc::new(
+        ChatService::new(
+            store.clone(),
+            config_service.clone(),
+            channels.clone(),
+            tools.clone(),
+        )
+        .await
+        .context("loading presets")?,
+    );
     let builtins = builtins.len();
     tracing::info!(
         builtins,
@@ -153,12 +176,14 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
     );
     let state = Arc::new(AppState::new(
         Services {
-            config: Arc::new(config_service),
+            config: config_service,
             store,
             auth: Arc::new(auth),
             tools,
             custom,
             events,
+            channels,
+            chat,
         },
         telemetry::metrics_handle(),
     ));

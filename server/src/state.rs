@@ -7,6 +7,8 @@ use std::time::Instant;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::auth::AuthService;
+use crate::channels::ChannelService;
+use crate::chat::ChatService;
 use crate::config::ConfigService;
 use crate::events::EventBus;
 use crate::extensions::custom::CustomExtensions;
@@ -18,10 +20,13 @@ pub struct Services {
     pub config: Arc<ConfigService>,
     pub store: Store,
     pub auth: Arc<AuthService>,
-    pub tools: ToolHub,
+    pub tools: Arc<ToolHub>,
     /// Custom extensions: install, change, uninstall, reload.
     pub custom: Arc<CustomExtensions>,
     pub events: Arc<EventBus>,
+    /// LLM channels: list, health, attempt plans.
+    pub channels: Arc<ChannelService>,
+    pub chat: Arc<ChatService>,
 }
 
 /// The services and what the server knows about itself. Derefs to [`Services`], so a

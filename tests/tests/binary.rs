@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use chatai_tests::binary::{Process, log_path, login_link, workdir};
+use chatai_tests::upstream::{Protocol, Step, Upstream};
 use chatai_tests::{assert_error, login_token_of};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
@@ -370,6 +371,53 @@ async fn no_secret_reaches_the_log() {
     )
     .await;
     assert_eq!(config["data"]["auth"]["jwt_secret"], "***");
+
+    // LLM channel keys: used (one refused with 401, which is logged), never shown or logged.
+    let upstream = Upstream::start(Protocol::Openai).await;
+    upstream.script([Step::Status(401, None)], Step::Text("hi".into()));
+    let channel_keys = [
+        "sk-channel-key-that-must-never-be-logged-4242",
+        "sk-second-channel-key-never-logged-7373",
+    ];
+    let (status, created) = send(
+        client()
+            .post(format!("{}/api/channels", process.base))
+            .bearer_auth(&jwt)
+            .json(
+                &json!({"name": "c", "type": "openai", "baseUrl": upstream.base_url,
+                          "apiKeys": channel_keys, "model": upstream.model,
+                          "headers": {"x-api-token": "header-secret-never-logged-5151"}}),
+            ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (status, answer) = send(
+        client()
+            .post(format!("{}/api/chat", process.base))
+            .bearer_auth(&jwt)
+            .json(&json!({"message": "hi", "userId": "u"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (_, channels) = send(
+        client()
+            .get(format!("{}/api/channels", process.base))
+            .bearer_auth(&jwt),
+    )
+    .await;
+    assert_eq!(channels["data"][0]["status"], "key_refused");
+    for shown in [&created, &answer, &channels] {
+        let text = shown.to_string();
+        for secret in channel_keys
+            .iter()
+            .chain(["header-secret-never-logged-5151"].iter())
+        {
+            assert!(
+                !text.contains(secret),
+                "a channel secret in a response: {text}"
+            );
+        }
+    }
     process.terminate();
 
     let log = std::fs::read_to_string(log_path(Path::new(&cwd))).expect("log");
@@ -377,7 +425,15 @@ async fn no_secret_reaches_the_log() {
         log.contains("request"),
         "the log was written at debug level"
     );
-    for secret in [secret, key.as_str(), link_token.as_str(), jwt.as_str()] {
+    assert!(
+        log.contains("upstream attempt failed"),
+        "the refused key was logged"
+    );
+    let secrets = [secret, key.as_str(), link_token.as_str(), jwt.as_str()]
+        .into_iter()
+        .chain(channel_keys)
+        .chain(["header-secret-never-logged-5151"]);
+    for secret in secrets {
         assert!(!log.contains(secret), "a secret reached the log");
     }
 }

@@ -160,3 +160,59 @@ pub fn exec_code(err: &ExecError) -> ErrorCode {
 pub fn exec_error_code(err: &ExecError) -> &'static str {
     exec_code(err).as_str()
 }
+
+impl From<crate::chat::ChatError> for ApiError {
+    fn from(err: crate::chat::ChatError) -> Self {
+        use crate::channels::NoChannel;
+        use crate::chat::ChatError;
+        let message = err.to_string();
+        match err {
+            ChatError::Invalid(_) => Self::validation(message),
+            ChatError::UnknownPreset(_) => Self::not_found(message),
+            ChatError::NoChannel(reason) => {
+                let retry = match &reason {
+                    NoChannel::AllCoolingDown { retry_in_ms, .. } => {
+                        retry_in_ms.div_ceil(1000).max(1)
+                    }
+                    _ => 0,
+                };
+                let err = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    code::CHANNEL_UNAVAILABLE,
+                    message,
+                );
+                if retry > 0 {
+                    err.with_retry_after(retry)
+                } else {
+                    err
+                }
+            }
+            ChatError::AllFailed(attempts) => {
+                let last = attempts.last();
+                Self::new(
+                    StatusCode::BAD_GATEWAY,
+                    code::API_ERROR,
+                    format!(
+                        "every channel failed ({} attempts); last: {}",
+                        attempts.len(),
+                        last.map_or("", |a| a.message.as_str())
+                    ),
+                )
+                .with_details(json!({
+                    "status": last.and_then(|a| a.status),
+                    "message": last.map(|a| a.message.clone()),
+                    "attempts": attempts,
+                }))
+            }
+            ChatError::AfterContent(upstream) => {
+                Self::new(StatusCode::BAD_GATEWAY, code::API_ERROR, message).with_details(
+                    json!({ "status": upstream.status(), "message": upstream.to_string() }),
+                )
+            }
+            ChatError::TurnTimeout(_) => {
+                Self::new(StatusCode::GATEWAY_TIMEOUT, code::API_ERROR, message)
+            }
+            ChatError::Store(err) => err.into(),
+        }
+    }
+}

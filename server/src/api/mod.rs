@@ -1,11 +1,17 @@
 //! The REST API: one module per seed module, each with its `router()`.
 
 mod auth;
+mod channels;
+mod chat;
+mod chat_history;
 mod config;
+mod conversations;
 mod custom;
 pub mod error;
+mod memories;
 mod openapi;
 mod panel;
+mod presets;
 pub mod reply;
 mod system;
 mod tools;
@@ -69,6 +75,15 @@ fn router() -> Router {
             Router::with_path("api")
                 .push(auth::router())
                 .push(config::router())
+                .push(
+                    Router::with_path("config")
+                        .push(channels::router())
+                        .push(presets::router()),
+                )
+                .push(presets::router())
+                .push(channels::router())
+                .push(chat::router())
+                .push(conversations::router())
                 .push(system::router())
                 .push(tools::router())
                 .push(openapi::router()),
@@ -84,4 +99,11 @@ pub fn timestamp(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Unix milliseconds of an RFC 3339 timestamp (the inverse of [`timestamp`]).
+pub fn parse_timestamp_ms(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|at| at.timestamp_millis())
 }

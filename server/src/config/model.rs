@@ -23,6 +23,7 @@ pub struct Config {
     pub trigger: TriggerConfig,
     pub context: ContextConfig,
     pub llm: LlmConfig,
+    pub chat: ChatConfig,
     pub extensions: ExtensionsConfig,
     pub tools: ToolsConfig,
 }
@@ -41,6 +42,7 @@ impl Default for Config {
             trigger: TriggerConfig::default(),
             context: ContextConfig::default(),
             llm: LlmConfig::default(),
+            chat: ChatConfig::default(),
             extensions: ExtensionsConfig::default(),
             tools: ToolsConfig::default(),
         }
@@ -258,9 +260,18 @@ impl Default for ContextConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct LlmConfig {
+    /// The model of a chat whose request and preset name none (else each channel's own).
     pub default_model: Option<String>,
     /// Tool-calling rounds before the model must answer without tools.
     pub max_tool_rounds: u32,
+    /// Connecting to an upstream, in milliseconds (a channel's `timeoutMs` bounds the wait for
+    /// the answer's first byte).
+    #[schemars(extend("x-restart-required" = true))]
+    pub connect_timeout_ms: u64,
+    /// Longest silence between two chunks of a streamed answer, in milliseconds.
+    pub idle_timeout_ms: u64,
+    /// A whole chat turn (every LLM call and tool round), in milliseconds.
+    pub turn_timeout_ms: u64,
 }
 
 impl Default for LlmConfig {
@@ -268,6 +279,30 @@ impl Default for LlmConfig {
         Self {
             default_model: None,
             max_tool_rounds: 10,
+            connect_timeout_ms: 5_000,
+            idle_timeout_ms: 30_000,
+            turn_timeout_ms: 300_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChatConfig {
+    /// Chat user ids offered admin-only tools.
+    pub admin_users: Vec<String>,
+    /// Tools offered to the model at most (deterministic: by name).
+    pub max_tools: u32,
+    /// Memories most relevant to the message put into the system prompt.
+    pub memories_in_prompt: u32,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        Self {
+            admin_users: Vec::new(),
+            max_tools: 128,
+            memories_in_prompt: 5,
         }
     }
 }

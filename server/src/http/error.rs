@@ -64,6 +64,10 @@ error_codes! {
     INVALID_COMPONENT,
     /// 421: the `Host` is not one of this server's names (DNS-rebinding defence).
     HOST_NOT_ALLOWED,
+    /// 502: the upstream LLM failed (details: each attempt's channel, status and message).
+    API_ERROR,
+    /// 503: no channel can take the request now.
+    CHANNEL_UNAVAILABLE,
 }
 
 impl std::fmt::Display for ErrorCode {

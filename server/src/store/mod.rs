@@ -1,10 +1,14 @@
 //! Persistence in SurrealDB. Every SurrealQL statement of the server lives in this module.
 
 mod auth;
+mod channels;
 mod config;
+mod conversations;
 mod embedded;
 mod extensions;
 mod kv;
+mod memories;
+mod presets;
 mod tools;
 
 use serde::de::DeserializeOwned;
@@ -15,8 +19,11 @@ use surrealdb::opt::auth::Root;
 use surrealdb::{IndexedResults, Surreal};
 
 pub use auth::{ApiKeyRecord, LoginTokenRecord};
+pub use channels::ChannelRecord;
+pub use conversations::{ConversationRecord, DayStats, MessageRecord, Turn};
 pub use extensions::{ExtensionEvent, ExtensionRecord, ToolSummary};
 pub use kv::KvUsage;
+pub use memories::{MemoryRecord, memory_scope};
 pub use tools::{ToolLogEntry, ToolLogQuery};
 
 /// A storage failure. Its message may name internals: log it, never return it to a client.

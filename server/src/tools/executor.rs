@@ -94,6 +94,11 @@ impl ToolExecutor {
         }
     }
 
+    /// The API code of a failure (what a chat hands the model as the tool's error).
+    pub fn code(&self, err: &ExecError) -> &'static str {
+        (self.code_of)(err)
+    }
+
     /// Runs tool `name` with `args` for `invocation` under `config` (a snapshot the caller
     /// took: the tools policy and the backends' limits).
     pub async fn call(

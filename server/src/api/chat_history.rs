@@ -1,0 +1,172 @@
+//! `/api/chat/history` and `/api/chat/stats`: a user's conversation and activity, as a bot
+//! adapter asks for them (by user and group, not by conversation id).
+
+use salvo::oapi::extract::{JsonBody, QueryParam};
+use salvo::oapi::{ToSchema, endpoint};
+use salvo::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::AppDepot;
+use super::error::ApiError;
+use super::reply::{ApiResult, Reply};
+use crate::chat::ChatInput;
+use crate::store::now_ms;
+
+/// Under `/api/chat`, whose access it keeps.
+pub fn router() -> Router {
+    Router::new()
+        .push(
+            Router::with_path("history")
+                .get(history)
+                .delete(clear_history),
+        )
+        .push(Router::with_path("stats").get(stats))
+}
+
+fn required(value: Option<String>, field: &str) -> Result<String, ApiError> {
+    value.filter(|v| !v.trim().is_empty()).ok_or_else(|| {
+        ApiError::validation(format!("{field} is required")).with_details(json!({ "field": field }))
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+struct HistoryItem {
+    role: String,
+    content: String,
+    timestamp: String,
+}
+
+/// The conversation of a user (in a group), oldest first
+///
+/// The conversation a chat with the same `userId` and `groupId` would continue. Tool results
+/// are left out; `limit` (default 20, max 500) counts what is returned.
+#[endpoint(tags("chat"))]
+async fn history(
+    #[allow(non_snake_case)] userId: QueryParam<String, false>,
+    #[allow(non_snake_case)] groupId: QueryParam<String, false>,
+    limit: QueryParam<u32, false>,
+    depot: &mut Depot,
+) -> ApiResult<Vec<HistoryItem>> {
+    let state = depot.app().clone();
+    let user_id = required(userId.into_inner(), "userId")?;
+    let limit = match limit.into_inner() {
+        None => 20,
+        Some(limit @ 1..=500) => limit,
+        Some(_) => {
+            return Err(ApiError::validation("limit must be 1-500")
+                .with_details(json!({ "field": "limit" })));
+        }
+    };
+    let id = state.chat.conversation_id(&ChatInput {
+        user_id,
+        group_id: groupId.into_inner(),
+        ..ChatInput::default()
+    });
+    // Tool messages are skipped, so read more to return `limit` of the rest.
+    let messages = state
+        .store
+        .last_messages(&id, limit.saturating_mul(4).min(2000))
+        .await?;
+    let mut items: Vec<HistoryItem> = messages
+        .into_iter()
+        .filter(|m| m.role != "tool" && !(m.role == "assistant" && m.content.is_empty()))
+        .map(|m| HistoryItem {
+            role: m.role,
+            content: m.content,
+            timestamp: super::timestamp(m.timestamp),
+        })
+        .collect();
+    let skip = items.len().saturating_sub(limit as usize);
+    items.drain(..skip);
+    Ok(Reply::ok(items))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClearHistory {
+    user_id: String,
+    group_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Deleted {
+    /// Messages deleted.
+    deleted: usize,
+}
+
+/// Forget the conversation of a user (in a group)
+#[endpoint(tags("chat"))]
+async fn clear_history(body: JsonBody<ClearHistory>, depot: &mut Depot) -> ApiResult<Deleted> {
+    let state = depot.app().clone();
+    let body = body.into_inner();
+    let user_id = required(Some(body.user_id), "userId")?;
+    let id = state.chat.conversation_id(&ChatInput {
+        user_id,
+        group_id: body.group_id,
+        ..ChatInput::default()
+    });
+    let deleted = state.store.clear_conversation(&id).await?;
+    Ok(Reply::ok(Deleted { deleted }))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct DayView {
+    /// `YYYY-MM-DD` (UTC).
+    date: String,
+    messages: u64,
+    tokens: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Stats {
+    total_messages: u64,
+    /// Prompt + completion tokens as the upstreams reported them.
+    total_tokens: u64,
+    tool_calls: u64,
+    by_day: Vec<DayView>,
+}
+
+/// A user's chat activity over a period
+///
+/// `period`: `day` (today, UTC), `week` (the last 7 days) or `month` (the last 30), default
+/// `week`. Counts the messages of the user's turns in every conversation.
+#[endpoint(tags("chat"))]
+async fn stats(
+    #[allow(non_snake_case)] userId: QueryParam<String, false>,
+    period: QueryParam<String, false>,
+    depot: &mut Depot,
+) -> ApiResult<Stats> {
+    let state = depot.app().clone();
+    let user_id = required(userId.into_inner(), "userId")?;
+    const DAY: i64 = 86_400_000;
+    let today = now_ms().div_euclid(DAY) * DAY;
+    let since = match period.into_inner().as_deref() {
+        Some("day") => today,
+        None | Some("week") => today - 6 * DAY,
+        Some("month") => today - 29 * DAY,
+        Some(_) => {
+            return Err(ApiError::validation("period must be day, week or month")
+                .with_details(json!({ "field": "period" })));
+        }
+    };
+    let days = state.store.chat_stats(&user_id, since).await?;
+    Ok(Reply::ok(Stats {
+        total_messages: days.iter().map(|d| d.messages).sum(),
+        total_tokens: days.iter().map(|d| d.tokens).sum(),
+        tool_calls: days.iter().map(|d| d.tool_calls).sum(),
+        by_day: days
+            .into_iter()
+            .map(|d| DayView {
+                date: chrono::DateTime::from_timestamp_millis(d.day * DAY)
+                    .unwrap_or_default()
+                    .format("%Y-%m-%d")
+                    .to_string(),
+                messages: d.messages,
+                tokens: d.tokens,
+            })
+            .collect(),
+    }))
+}

@@ -1,0 +1,38 @@
+//! Which tools a chat offers the model: those the executor would run for this user (enabled,
+//! not dangerous unless allowed, admin-only only for `chat.admin_users`), narrowed by the
+//! preset's lists, by name, at most `chat.max_tools`. The executor checks its part again
+//! when a call runs; the turn refuses a call to a tool that was not offered.
+
+use crate::chat::presets::Preset;
+use crate::config::Config;
+use crate::llm::ToolDef;
+use crate::tools::ToolRegistry;
+use crate::tools::executor::{is_admin_only, is_dangerous, is_enabled};
+
+pub fn offered(
+    registry: &ToolRegistry,
+    config: &Config,
+    preset: &Preset,
+    admin: bool,
+) -> Vec<ToolDef> {
+    let tools_config = &config.tools;
+    let mut tools: Vec<ToolDef> = registry
+        .list()
+        .into_iter()
+        .filter(|tool| is_enabled(tool, tools_config))
+        .filter(|tool| !is_dangerous(tool, tools_config) || tools_config.allow_dangerous)
+        .filter(|tool| admin || !is_admin_only(tool, tools_config))
+        .filter(|tool| {
+            preset.tools.allowed.is_empty() || preset.tools.allowed.contains(&tool.spec.name)
+        })
+        .filter(|tool| !preset.tools.disabled.contains(&tool.spec.name))
+        .map(|tool| ToolDef {
+            name: tool.spec.name.clone(),
+            description: tool.spec.description.clone(),
+            parameters: tool.spec.input_schema.clone(),
+        })
+        .collect();
+    tools.sort_by(|a, b| a.name.cmp(&b.name));
+    tools.truncate(config.chat.max_tools as usize);
+    tools
+}

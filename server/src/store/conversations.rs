@@ -1,0 +1,216 @@
+//! Conversations and their messages. A turn (the user's message and everything up to the final
+//! answer) is written in one transaction, so a conversation only ever holds complete turns.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{Store, StoreError, present_fields};
+
+/// One stored message.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MessageRecord {
+    /// Position in the conversation, from 0.
+    pub seq: u64,
+    /// `user`, `assistant` or `tool`.
+    pub role: String,
+    pub content: String,
+    /// Assistant: `[{id, name, arguments}]`.
+    #[serde(default)]
+    pub tool_calls: Vec<Value>,
+    pub tool_call_id: Option<String>,
+    /// Tool messages: the tool's name.
+    pub name: Option<String>,
+    #[serde(default)]
+    pub is_error: bool,
+    /// Tool messages: the call's duration.
+    pub duration_ms: Option<f64>,
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+    pub channel: Option<String>,
+    pub model: Option<String>,
+    /// Unix milliseconds.
+    pub timestamp: i64,
+}
+
+/// A conversation's summary row.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConversationRecord {
+    pub id: String,
+    pub user_id: Option<String>,
+    pub group_id: Option<String>,
+    pub preset_id: Option<String>,
+    pub message_count: u64,
+    pub last_message: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One day of a user's chat activity.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DayStats {
+    /// Days since the Unix epoch (UTC).
+    pub day: i64,
+    pub messages: u64,
+    pub tokens: u64,
+    pub tool_calls: u64,
+}
+
+/// A finished turn to store.
+pub struct Turn<'a> {
+    pub conversation: &'a ConversationRecord,
+    pub messages: &'a [MessageRecord],
+}
+
+const MESSAGE_FIELDS: &str = "seq, role, content, tool_calls, tool_call_id, name, is_error, \
+                              duration_ms, prompt_tokens, completion_tokens, channel, model, timestamp";
+const CONVERSATION_FIELDS: &str = "record::id(id) AS id, user_id, group_id, preset_id, \
+                                   message_count, last_message, created_at, updated_at";
+
+impl Store {
+    pub async fn conversation(&self, id: &str) -> Result<Option<ConversationRecord>, StoreError> {
+        let rows = self
+            .rows(
+                &format!("SELECT {CONVERSATION_FIELDS} FROM type::record('conversation', $id)"),
+                json!({ "id": id }),
+                0,
+            )
+            .await?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// The last `limit` messages, oldest first.
+    pub async fn last_messages(
+        &self,
+        id: &str,
+        limit: u32,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let mut rows: Vec<MessageRecord> = self
+            .rows(
+                &format!(
+                    "SELECT {MESSAGE_FIELDS} FROM message WHERE conversation = $id \
+                     ORDER BY seq DESC LIMIT $limit"
+                ),
+                json!({ "id": id, "limit": limit }),
+                0,
+            )
+            .await?;
+        rows.reverse();
+        Ok(rows)
+    }
+
+    /// Writes a turn: its messages and the conversation's new summary, all or nothing.
+    pub async fn append_turn(&self, turn: Turn<'_>) -> Result<(), StoreError> {
+        let conversation = turn.conversation;
+        let rows: Vec<Value> = turn
+            .messages
+            .iter()
+            .map(|message| {
+                let mut row = present_fields(serde_json::to_value(message)?);
+                row["conversation"] = json!(conversation.id);
+                // Whose turn it was (a group conversation has many users): usage and stats
+                // are counted per user and group.
+                row["user_id"] = json!(conversation.user_id);
+                if let Some(group) = &conversation.group_id {
+                    row["group_id"] = json!(group);
+                }
+                Ok(row)
+            })
+            .collect::<Result<_, serde_json::Error>>()?;
+        let mut summary = present_fields(serde_json::to_value(conversation)?);
+        if let Value::Object(map) = &mut summary {
+            map.remove("id");
+        }
+        self.execute(
+            "BEGIN TRANSACTION;
+             UPSERT type::record('conversation', $id) CONTENT $summary;
+             INSERT INTO message $rows;
+             COMMIT TRANSACTION;",
+            json!({ "id": conversation.id, "summary": summary, "rows": rows }),
+        )
+        .await
+    }
+
+    /// Newest first.
+    pub async fn conversations(
+        &self,
+        user_id: Option<&str>,
+        group_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ConversationRecord>, StoreError> {
+        let mut conditions = Vec::new();
+        if user_id.is_some() {
+            conditions.push("user_id = $user_id");
+        }
+        if group_id.is_some() {
+            conditions.push("group_id = $group_id");
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        self.rows(
+            &format!(
+                "SELECT {CONVERSATION_FIELDS} FROM conversation {filter} \
+                 ORDER BY updated_at DESC LIMIT $limit"
+            ),
+            json!({ "user_id": user_id, "group_id": group_id, "limit": limit }),
+            0,
+        )
+        .await
+    }
+
+    /// `false`: there was none.
+    pub async fn delete_conversation(&self, id: &str) -> Result<bool, StoreError> {
+        let rows: Vec<Value> = self
+            .rows(
+                "DELETE type::record('conversation', $id) RETURN BEFORE;
+                 DELETE message WHERE conversation = $id;",
+                json!({ "id": id }),
+                0,
+            )
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Deletes a conversation's messages (keeping nothing of it); how many.
+    pub async fn clear_conversation(&self, id: &str) -> Result<usize, StoreError> {
+        let rows: Vec<Value> = self
+            .rows(
+                "DELETE message WHERE conversation = $id RETURN BEFORE;
+                 DELETE type::record('conversation', $id);",
+                json!({ "id": id }),
+                0,
+            )
+            .await?;
+        Ok(rows.len())
+    }
+
+    /// Every conversation and message; how many conversations.
+    pub async fn delete_all_conversations(&self) -> Result<usize, StoreError> {
+        let rows: Vec<Value> = self
+            .rows(
+                "DELETE conversation RETURN BEFORE; DELETE message;",
+                json!({}),
+                0,
+            )
+            .await?;
+        Ok(rows.len())
+    }
+
+    /// A user's messages per day since `since` (Unix ms), oldest day first.
+    pub async fn chat_stats(&self, user_id: &str, since: i64) -> Result<Vec<DayStats>, StoreError> {
+        self.rows(
+            "SELECT day, count() AS messages, math::sum(tokens) AS tokens, \
+                    math::sum(calls) AS tool_calls \
+             FROM (SELECT math::floor(timestamp / 86400000) AS day, \
+                          (prompt_tokens ?? 0) + (completion_tokens ?? 0) AS tokens, \
+                          (IF role = 'tool' THEN 1 ELSE 0 END) AS calls \
+                   FROM message WHERE user_id = $user_id AND timestamp >= $since) \
+             GROUP BY day ORDER BY day",
+            json!({ "user_id": user_id, "since": since }),
+            0,
+        )
+        .await
+    }
+}

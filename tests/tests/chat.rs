@@ -1,0 +1,854 @@
+//! Chat over the three LLM protocols against local test upstreams: the tool loop, stored
+//! turns, usage, failover and its faults, masking, and Gemini's schema subset.
+
+use chatai_tests::upstream::{Protocol, Step, Upstream, WITHOUT_TOOLS, refused_base_url};
+use chatai_tests::{TestServer, assert_error};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const KEY: &str = "sk-test-secret-key-0001";
+
+/// Adds a channel pointing at `base_url`.
+async fn add_channel(
+    server: &TestServer,
+    name: &str,
+    kind: &str,
+    base_url: &str,
+    model: &str,
+    priority: i64,
+) {
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/api/channels",
+            json!({"name": name, "type": kind, "baseUrl": base_url, "apiKey": KEY,
+                   "model": model, "priority": priority, "timeoutMs": 1500, "maxRetries": 0}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+async fn with_upstream(server: &TestServer, protocol: Protocol) -> Upstream {
+    let upstream = Upstream::start(protocol).await;
+    add_channel(
+        server,
+        protocol.kind(),
+        protocol.kind(),
+        &upstream.base_url,
+        &upstream.model,
+        0,
+    )
+    .await;
+    upstream
+}
+
+/// The events of an SSE body: `(name, data)`, heartbeats left out.
+fn sse_events(text: &str) -> Vec<(String, Value)> {
+    text.split("\n\n")
+        .filter_map(|frame| {
+            let mut name = None;
+            let mut data = String::new();
+            for line in frame.lines() {
+                if let Some(n) = line.strip_prefix("event:") {
+                    name = Some(n.trim().to_owned());
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data.push_str(d.trim_start());
+                }
+            }
+            Some((name?, serde_json::from_str(&data).ok()?))
+        })
+        .collect()
+}
+
+async fn chat_stream(server: &TestServer, body: Value) -> (StatusCode, Vec<(String, Value)>) {
+    let response = server
+        .admin(Method::POST, "/api/chat/stream")
+        .json(&body)
+        .send()
+        .await
+        .expect("stream request");
+    let status = response.status();
+    let text = response.text().await.expect("stream body");
+    (status, sse_events(&text))
+}
+
+fn calculator_call(id: &str) -> Step {
+    Step::ToolCalls(vec![(
+        id.into(),
+        "calculator".into(),
+        json!({"expression": "6 * 7"}),
+    )])
+}
+
+/// The tool result the upstream received in its second request, whatever the protocol.
+fn tool_result_sent(protocol: Protocol, body: &Value) -> (Option<String>, String) {
+    match protocol {
+        Protocol::Openai => {
+            let message = body["messages"]
+                .as_array()
+                .expect("messages")
+                .iter()
+                .find(|m| m["role"] == "tool")
+                .expect("a tool message")
+                .clone();
+            (
+                message["tool_call_id"].as_str().map(str::to_owned),
+                message["content"].as_str().unwrap_or_default().to_owned(),
+            )
+        }
+        Protocol::Claude => {
+            let block = body["messages"]
+                .as_array()
+                .expect("messages")
+                .iter()
+                .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+                .find(|b| b["type"] == "tool_result")
+                .expect("a tool_result block");
+            (
+                block["tool_use_id"].as_str().map(str::to_owned),
+                block["content"].as_str().unwrap_or_default().to_owned(),
+            )
+        }
+        Protocol::Gemini => {
+            let part = body["contents"]
+                .as_array()
+                .expect("contents")
+                .iter()
+                .flat_map(|c| c["parts"].as_array().cloned().unwrap_or_default())
+                .find(|p| p.get("functionResponse").is_some())
+                .expect("a functionResponse");
+            (
+                None,
+                part["functionResponse"]["response"]["result"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_protocol_calls_a_tool_and_answers_sync_and_streamed() {
+    let server = TestServer::start().await;
+    for protocol in Protocol::ALL {
+        let upstream = with_upstream(&server, protocol).await;
+        for streamed in [false, true] {
+            let user = format!("{}-{streamed}", protocol.kind());
+            upstream.script(
+                [calculator_call("call_abc"), Step::Text("It is 42.".into())],
+                Step::Text("?".into()),
+            );
+            let before = upstream.requests().len();
+            let request =
+                json!({"message": "what is 6*7?", "userId": user, "channel": protocol.kind()});
+            let (content, usage, conversation) = if streamed {
+                let (status, events) = chat_stream(&server, request).await;
+                assert_eq!(status, StatusCode::OK);
+                let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+                assert_eq!(names.first(), Some(&"tool_call"), "{protocol:?}: {names:?}");
+                assert!(names.contains(&"tool_result"), "{names:?}");
+                assert_eq!(names.last(), Some(&"done"), "{names:?}");
+                let result = &events
+                    .iter()
+                    .find(|(n, _)| n == "tool_result")
+                    .expect("tool_result")
+                    .1;
+                assert_eq!(result["result"], "42");
+                assert_eq!(result["isError"], false);
+                let text: String = events
+                    .iter()
+                    .filter(|(n, _)| n == "content")
+                    .map(|(_, d)| d["text"].as_str().unwrap_or_default())
+                    .collect();
+                let done = &events.last().expect("done").1;
+                (
+                    text,
+                    done["usage"].clone(),
+                    done["conversationId"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            } else {
+                let (status, body) = server.call(Method::POST, "/api/chat", request).await;
+                assert_eq!(status, StatusCode::OK, "{protocol:?}: {body}");
+                let data = &body["data"];
+                assert_eq!(data["channel"], protocol.kind());
+                assert_eq!(data["model"], upstream.model);
+                assert_eq!(data["toolCalls"][0]["name"], "calculator");
+                assert_eq!(data["toolCalls"][0]["result"], "42");
+                (
+                    data["content"].as_str().unwrap_or_default().to_owned(),
+                    data["usage"].clone(),
+                    data["conversationId"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            };
+            assert_eq!(content, "It is 42.", "{protocol:?} streamed={streamed}");
+            // Two upstream calls, each reporting its usage: the turn's usage is their sum.
+            let (prompt, completion) = upstream.usage;
+            assert_eq!(
+                usage,
+                json!({"promptTokens": 2 * prompt, "completionTokens": 2 * completion}),
+                "{protocol:?}"
+            );
+            assert_eq!(conversation, format!("user:{user}"));
+
+            // The second request carried the tool's result, answering the same call id.
+            let requests = upstream.requests();
+            assert_eq!(requests.len(), before + 2);
+            let (id, result) = tool_result_sent(protocol, &requests[before + 1].body);
+            assert_eq!(result, "42");
+            if protocol != Protocol::Gemini {
+                assert_eq!(id.as_deref(), Some("call_abc"));
+            }
+
+            // Stored: user, assistant (the call, its arguments unchanged), tool, assistant.
+            let (status, body) = server
+                .get(&format!("/api/conversations/{conversation}"))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let messages = body["data"]["messages"].as_array().expect("messages");
+            let roles: Vec<&str> = messages
+                .iter()
+                .map(|m| m["role"].as_str().unwrap_or_default())
+                .collect();
+            assert_eq!(
+                roles,
+                ["user", "assistant", "tool", "assistant"],
+                "{protocol:?}"
+            );
+            let call = &messages[1]["toolCalls"][0];
+            assert_eq!(call["name"], "calculator");
+            let arguments: Value =
+                serde_json::from_str(call["arguments"].as_str().expect("arguments")).expect("JSON");
+            assert_eq!(arguments, json!({"expression": "6 * 7"}));
+            assert_eq!(messages[2]["content"], "42");
+            assert_eq!(messages[2]["toolCallId"], call["id"]);
+            let stored_usage =
+                messages
+                    .iter()
+                    .filter_map(|m| m.get("usage"))
+                    .fold((0, 0), |acc, u| {
+                        (
+                            acc.0 + u["promptTokens"].as_u64().unwrap_or(0),
+                            acc.1 + u["completionTokens"].as_u64().unwrap_or(0),
+                        )
+                    });
+            assert_eq!(stored_usage, (2 * prompt, 2 * completion));
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn two_calls_in_one_turn_run_concurrently() {
+    let server = TestServer::start_with("[extensions]\ntimeout_ms = 400\n").await;
+    server.load_fixture("misbehave").await.expect("fixture");
+    let upstream = with_upstream(&server, Protocol::Openai).await;
+    upstream.script(
+        [Step::ToolCalls(vec![
+            ("a".into(), "spin_forever".into(), json!({})),
+            ("b".into(), "spin_forever".into(), json!({})),
+        ])],
+        Step::Text("both timed out".into()),
+    );
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/api/chat",
+            json!({"message": "spin twice", "userId": "u1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let calls = body["data"]["toolCalls"].as_array().expect("calls");
+    assert_eq!(calls.len(), 2);
+    for call in calls {
+        assert_eq!(call["isError"], true);
+        assert!(
+            call["result"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("TOOL_TIMEOUT"),
+            "{call}"
+        );
+    }
+    // The call log: each call's [end - duration, end]; the two ranges overlap.
+    let mut ranges = Vec::new();
+    for _ in 0..100 {
+        let (_, logs) = server.get("/api/tools/logs?toolName=spin_forever").await;
+        ranges = logs["data"]["items"]
+            .as_array()
+            .or(logs["data"].as_array())
+            .cloned()
+            .unwrap_or_default();
+        if ranges.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(ranges.len(), 2, "two logged calls");
+    let span = |log: &Value| {
+        let end = chrono_ms(log["timestamp"].as_str().expect("timestamp"));
+        let duration = log["durationMs"].as_f64().expect("duration");
+        (end - duration, end)
+    };
+    let (a, b) = (span(&ranges[0]), span(&ranges[1]));
+    assert!(a.0 < b.1 && b.0 < a.1, "time ranges overlap: {a:?} {b:?}");
+    server.stop().await;
+}
+
+/// Milliseconds of an RFC 3339 timestamp.
+fn chrono_ms(text: &str) -> f64 {
+    chatai_server::api::parse_timestamp_ms(text).expect("RFC 3339") as f64
+}
+
+#[tokio::test]
+async fn the_loop_stops_at_max_tool_rounds_and_still_answers() {
+    let server = TestServer::start_with("[llm]\nmax_tool_rounds = 2\n").await;
+    let upstream = with_upstream(&server, Protocol::Claude).await;
+    upstream.script([], calculator_call("again"));
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/api/chat",
+            json!({"message": "loop", "userId": "u2"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["toolCalls"].as_array().map(Vec::len), Some(2));
+    assert_eq!(body["data"]["content"], WITHOUT_TOOLS);
+    let requests = upstream.requests();
+    assert_eq!(requests.len(), 3, "two rounds with tools, then one without");
+    assert!(requests[2].body.get("tools").is_none());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_failure_before_content_fails_over_and_after_content_ends_the_stream() {
+    let server = TestServer::start().await;
+    let first = Upstream::start(Protocol::Gemini).await;
+    let second = Upstream::start(Protocol::Openai).await;
+    add_channel(
+        &server,
+        "first",
+        "gemini",
+        &first.base_url,
+        "shared-model",
+        0,
+    )
+    .await;
+    add_channel(
+        &server,
+        "second",
+        "openai",
+        &second.base_url,
+        "shared-model",
+        1,
+    )
+    .await;
+    second.script([], Step::Text("from the second".into()));
+
+    // 500 before content: the client sees one clean answer from the second channel.
+    first.script(
+        [Step::Status(500, None)],
+        Step::Text("from the first".into()),
+    );
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/api/chat",
+            json!({"message": "hi", "userId": "f1", "model": "shared-model"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["channel"], "second");
+    assert_eq!(body["data"]["content"], "from the second");
+    let (_, channels) = server.get("/api/channels").await;
+    let first_view = channels["data"]
+        .as_array()
+        .expect("channels")
+        .iter()
+        .find(|c| c["name"] == "first")
+        .expect("first")
+        .clone();
+    assert_eq!(first_view["status"], "cooldown");
+    assert!(
+        first_view["lastError"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("500")
+    );
+
+    // Cut after content on the only channel: an `error` event, and nothing stored.
+    let (status, events) = chat_stream(
+        &server,
+        json!({"message": "hi", "userId": "f2", "channel": "second"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    second.script(
+        [Step::CutAfterContent("partial ans".into())],
+        Step::Text("from the second".into()),
+    );
+    let (status, events_cut) = chat_stream(
+        &server,
+        json!({"message": "hi", "userId": "f3", "channel": "second"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(events.last().map(|(n, _)| n.as_str()), Some("done"));
+    let names: Vec<&str> = events_cut.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["content", "error"], "{events_cut:?}");
+    assert_eq!(events_cut[1].1["code"], "API_ERROR");
+    let (status, _) = server.get("/api/conversations/user:f3").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no half turn stored");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn all_failed_is_502_with_attempts_and_none_usable_is_503() {
+    let server = TestServer::start().await;
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/api/chat",
+            json!({"message": "hi", "userId": "n1", "model": "m"}),
+        )
+        .await;
+    assert_error(status, &body, 503, "CHANNEL_UNAVAILABLE");
+
+    let refused = refused_base_url().await;
+    let broken = Upstream::start(Protocol::Claude).await;
+    broken.script([], Step::Malformed);
+    add_channel(&server, "refused", "openai", &refused, "m", 0).await;
+    add_channel(&server, "broken", "claude", &broken.base_url, "m", 1).await;
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/api/chat",
+            json!({"message": "hi", "userId": "n1", "model": "m"}),
+        )
+        .await;
+    assert_error(status, &body, 502, "API_ERROR");
+    let attempts = body["details"]["attempts"].as_array().expect("attempts");
+    let channels: Vec<&str> = attempts
+        .iter()
+        .map(|a| a["channel"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(channels, ["refused", "broken"]);
+
+    // Both cool down now: 503 with Retry-After, no upstream request.
+    let sent = broken.requests().len();
+    let response = server
+        .admin(Method::POST, "/api/chat")
+        .json(&json!({"message": "hi", "userId": "n1", "model": "m"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().get("retry-after").is_some());
+    assert_eq!(broken.requests().len(), sent);
+
+    // Disabled: 503.
+    for name in ["refused", "broken"] {
+        let (status, _) = server
+            .call(
+                Method::PUT,
+                &format!("/api/channels/{name}"),
+                json!({"enabled": false}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/api/chat",
+            json!({"message": "hi", "userId": "n1", "model": "m"}),
+        )
+        .await;
+    assert_error(status, &body, 503, "CHANNEL_UNAVAILABLE");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn keys_are_masked_and_a_masked_key_sent_back_keeps_the_stored_one() {
+    let server = TestServer::start().await;
+    let upstream = with_upstream(&server, Protocol::Openai).await;
+    let (status, body) = server.get("/api/channels").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = body.to_string();
+    assert!(!text.contains(KEY), "{text}");
+    let shown = body["data"][0]["apiKey"]
+        .as_str()
+        .expect("masked key")
+        .to_owned();
+    assert_eq!(shown, "sk-****0001");
+    // Send the channel back as read: the stored key is kept and still works.
+    let mut channel = body["data"][0].clone();
+    channel["priority"] = json!(5);
+    let (status, updated) = server
+        .call(Method::PUT, "/api/channels/openai", channel)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["data"]["priority"], 5);
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/api/chat",
+            json!({"message": "hi", "userId": "k1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let last = upstream.requests().pop().expect("a request");
+    assert_eq!(
+        last.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
+    // The model list and the test prompt go through the same key.
+    let (status, models) = server.get("/api/channels/openai/models").await;
+    assert_eq!(status, StatusCode::OK, "{models}");
+    assert_eq!(models["data"][0], upstream.model);
+    let (status, tested) = server
+        .call(Method::POST, "/api/channels/openai/test", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tested}");
+    assert_eq!(tested["data"]["reply"], "ok");
+    server.stop().await;
+}
+
+/// Every key of every schema node under `properties`/`items`/`anyOf`.
+fn schema_keys(schema: &Value, out: &mut Vec<String>) {
+    if let Some(object) = schema.as_object() {
+        for (key, value) in object {
+            out.push(key.clone());
+            if key == "properties" {
+                for child in value.as_object().into_iter().flat_map(|m| m.values()) {
+                    schema_keys(child, out);
+                }
+            } else if key == "items" {
+                schema_keys(value, out);
+            } else if key == "anyOf" {
+                for child in value.as_array().into_iter().flatten() {
+                    schema_keys(child, out);
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn gemini_receives_tool_schemas_in_its_subset() {
+    let server = TestServer::start().await;
+    let upstream = with_upstream(&server, Protocol::Gemini).await;
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/api/chat",
+            json!({"message": "hi", "userId": "g1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let request = upstream.requests().pop().expect("a request");
+    let declarations = request.body["tools"][0]["functionDeclarations"]
+        .as_array()
+        .expect("declarations")
+        .clone();
+    assert!(declarations.len() >= 5, "the builtin tools are offered");
+    // What our builtins' schemas carry that Gemini refuses, checked at the source too.
+    let (_, tools) = server.get("/api/tools").await;
+    let sources = tools["data"].to_string();
+    assert!(
+        sources.contains("$schema")
+            || sources.contains("additionalProperties")
+            || sources.contains("format")
+    );
+    let allowed = [
+        "type",
+        "format",
+        "title",
+        "description",
+        "nullable",
+        "enum",
+        "minItems",
+        "maxItems",
+        "properties",
+        "required",
+        "minProperties",
+        "maxProperties",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "minimum",
+        "maximum",
+        "anyOf",
+        "propertyOrdering",
+        "default",
+        "example",
+        "items",
+    ];
+    for declaration in &declarations {
+        let mut keys = Vec::new();
+        schema_keys(&declaration["parameters"], &mut keys);
+        for key in keys {
+            assert!(
+                allowed.contains(&key.as_str()),
+                "{key} in {}",
+                declaration["name"]
+            );
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_relevant_memories_of_that_user_in_that_group_reach_the_prompt() {
+    let server = TestServer::start().await;
+    let upstream = with_upstream(&server, Protocol::Openai).await;
+    let remember = |group: &'static str, content: &'static str| {
+        let server = &server;
+        async move {
+            let (status, body) = server
+                .call(
+                    Method::POST,
+                    "/api/chat/memories",
+                    json!({"userId": "m1", "groupId": group, "content": content}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        }
+    };
+    for fact in [
+        "likes green tea",
+        "drinks black tea daily",
+        "owns a cat",
+        "lives in Berlin",
+        "plays the violin",
+        "works nights",
+    ] {
+        remember("A", fact).await;
+    }
+    remember("B", "secret tea ceremony master").await;
+
+    let (status, found) = server
+        .get("/api/chat/memories?userId=m1&groupId=A&query=tea")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let contents: Vec<&str> = found["data"]
+        .as_array()
+        .expect("memories")
+        .iter()
+        .map(|m| m["content"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(contents.len(), 2, "{contents:?}");
+    assert!(contents.iter().all(|c| c.contains("tea")));
+
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/api/chat",
+            json!({"message": "which tea should I buy", "userId": "m1", "groupId": "A"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["conversationId"], "group:A");
+    let system = upstream.requests().pop().expect("request").body["messages"][0]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        system.contains("likes green tea") && system.contains("drinks black tea daily"),
+        "{system}"
+    );
+    assert!(
+        !system.contains("owns a cat"),
+        "only the relevant ones: {system}"
+    );
+    assert!(
+        !system.contains("ceremony"),
+        "group B's memory stays in group B: {system}"
+    );
+
+    let (status, deleted) = server
+        .call(
+            Method::DELETE,
+            "/api/chat/memories",
+            json!({"userId": "m1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(deleted["data"]["deleted"], 7);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn presets_builtin_read_only_copies_and_the_default() {
+    let server = TestServer::start().await;
+    let upstream = with_upstream(&server, Protocol::Claude).await;
+    let (status, presets) = server.get("/api/presets").await;
+    assert_eq!(status, StatusCode::OK);
+    let list = presets["data"].as_array().expect("presets");
+    assert!(list.len() >= 3 && list.iter().all(|p| p["isBuiltin"] == true));
+    let (status, body) = server
+        .call(Method::PUT, "/api/presets/coder", json!({"name": "x"}))
+        .await;
+    assert_error(status, &body, 409, "CONFLICT");
+    let (status, copy) = server
+        .call(Method::POST, "/api/presets", json!({"id": "pirate", "from": "assistant", "name": "Pirate",
+            "systemPrompt": "You are {{bot_name}}, a pirate talking to {{user}}.", "temperature": 0.5}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{copy}");
+    let (status, _) = server
+        .call(Method::POST, "/api/presets/pirate/default", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = server
+        .call(Method::DELETE, "/api/presets/pirate", json!({}))
+        .await;
+    assert_error(status, &body, 409, "CONFLICT");
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/api/chat",
+            json!({"message": "ahoy", "userId": "p1", "username": "Ann"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let request = upstream.requests().pop().expect("request");
+    assert_eq!(
+        request.body["system"]
+            .as_str()
+            .map(|s| s.starts_with("You are ChatAI, a pirate talking to Ann.")),
+        Some(true),
+        "{}",
+        request.body["system"]
+    );
+    assert_eq!(request.body["temperature"], 0.5);
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/api/chat",
+            json!({"message": "x", "userId": "p1", "presetId": "nope"}),
+        )
+        .await;
+    assert_error(status, &body, 404, "NOT_FOUND");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_chats_keep_every_turn_whole() {
+    let server = TestServer::start().await;
+    let upstream = with_upstream(&server, Protocol::Openai).await;
+    upstream.script([], Step::Echo);
+    let one = (0..16).map(|i| {
+        let server = &server;
+        async move {
+            server
+                .call(
+                    Method::POST,
+                    "/api/chat",
+                    json!({"message": format!("message {i}"), "userId": "c1"}),
+                )
+                .await
+        }
+    });
+    for (status, body) in futures_util::future::join_all(one).await {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, body) = server.get("/api/conversations/user:c1?limit=500").await;
+    assert_eq!(status, StatusCode::OK);
+    let messages = body["data"]["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 32);
+    for pair in messages.chunks(2) {
+        assert_eq!(pair[0]["role"], "user");
+        assert_eq!(pair[1]["role"], "assistant");
+        // Each answer follows its own question: the echo names it.
+        assert_eq!(
+            pair[1]["content"],
+            format!("echo: {}", pair[0]["content"].as_str().unwrap_or_default())
+        );
+    }
+    let many = (0..64).map(|i| {
+        let server = &server;
+        async move {
+            server
+                .call(
+                    Method::POST,
+                    "/api/chat",
+                    json!({"message": "hi", "userId": format!("many{i}")}),
+                )
+                .await
+        }
+    });
+    let results = futures_util::future::join_all(many).await;
+    assert!(
+        results.iter().all(|(status, _)| *status == StatusCode::OK),
+        "all 64 succeed"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn history_and_stats_follow_the_users_turns() {
+    let server = TestServer::start().await;
+    let upstream = with_upstream(&server, Protocol::Gemini).await;
+    upstream.script(
+        [
+            calculator_call("x"),
+            Step::Text("42".into()),
+            Step::Text("bye".into()),
+        ],
+        Step::Text("?".into()),
+    );
+    for message in ["6*7?", "thanks"] {
+        let (status, body) = server
+            .call(
+                Method::POST,
+                "/api/chat",
+                json!({"message": message, "userId": 77}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, history) = server.get("/api/chat/history?userId=77").await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    let shown: Vec<(String, String)> = history["data"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap_or_default().to_owned(),
+                m["content"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("user", "6*7?"),
+        ("assistant", "42"),
+        ("user", "thanks"),
+        ("assistant", "bye"),
+    ];
+    assert_eq!(shown, expected.map(|(r, c)| (r.to_owned(), c.to_owned())));
+
+    let (status, stats) = server.get("/api/chat/stats?userId=77&period=day").await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    let (prompt, completion) = upstream.usage;
+    assert_eq!(stats["data"]["totalMessages"], 6);
+    assert_eq!(stats["data"]["toolCalls"], 1);
+    assert_eq!(stats["data"]["totalTokens"], 3 * (prompt + completion));
+    assert_eq!(stats["data"]["byDay"].as_array().map(Vec::len), Some(1));
+
+    let (status, deleted) = server
+        .call(Method::DELETE, "/api/chat/history", json!({"userId": "77"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(deleted["data"]["deleted"], 6);
+    let (status, _) = server.get("/api/conversations/user:77").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    server.stop().await;
+}
