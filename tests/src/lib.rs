@@ -2,6 +2,7 @@
 //! random port, embedded SurrealDB (`mem://` in-process, SurrealKV for the spawned binary).
 
 pub mod binary;
+pub mod chatting;
 pub mod upstream;
 
 use std::path::PathBuf;

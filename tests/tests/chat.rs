@@ -1,76 +1,12 @@
 //! Chat over the three LLM protocols against local test upstreams: the tool loop, stored
-//! turns, usage, failover and its faults, masking, and Gemini's schema subset.
+//! turns, usage, failover, masking, and Gemini's schema subset (`chat_faults.rs`: the fault
+//! matrix; `chat_state.rs`: memories, presets, history, concurrent turns).
 
+use chatai_tests::chatting::{CHANNEL_KEY as KEY, add_channel, chat_stream, with_upstream};
 use chatai_tests::upstream::{Protocol, Step, Upstream, WITHOUT_TOOLS, refused_base_url};
 use chatai_tests::{TestServer, assert_error};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-const KEY: &str = "sk-test-secret-key-0001";
-
-/// Adds a channel pointing at `base_url`.
-async fn add_channel(
-    server: &TestServer,
-    name: &str,
-    kind: &str,
-    base_url: &str,
-    model: &str,
-    priority: i64,
-) {
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/api/channels",
-            json!({"name": name, "type": kind, "baseUrl": base_url, "apiKey": KEY,
-                   "model": model, "priority": priority, "timeoutMs": 1500, "maxRetries": 0}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-}
-
-async fn with_upstream(server: &TestServer, protocol: Protocol) -> Upstream {
-    let upstream = Upstream::start(protocol).await;
-    add_channel(
-        server,
-        protocol.kind(),
-        protocol.kind(),
-        &upstream.base_url,
-        &upstream.model,
-        0,
-    )
-    .await;
-    upstream
-}
-
-/// The events of an SSE body: `(name, data)`, heartbeats left out.
-fn sse_events(text: &str) -> Vec<(String, Value)> {
-    text.split("\n\n")
-        .filter_map(|frame| {
-            let mut name = None;
-            let mut data = String::new();
-            for line in frame.lines() {
-                if let Some(n) = line.strip_prefix("event:") {
-                    name = Some(n.trim().to_owned());
-                } else if let Some(d) = line.strip_prefix("data:") {
-                    data.push_str(d.trim_start());
-                }
-            }
-            Some((name?, serde_json::from_str(&data).ok()?))
-        })
-        .collect()
-}
-
-async fn chat_stream(server: &TestServer, body: Value) -> (StatusCode, Vec<(String, Value)>) {
-    let response = server
-        .admin(Method::POST, "/api/chat/stream")
-        .json(&body)
-        .send()
-        .await
-        .expect("stream request");
-    let status = response.status();
-    let text = response.text().await.expect("stream body");
-    (status, sse_events(&text))
-}
 
 fn calculator_call(id: &str) -> Step {
     Step::ToolCalls(vec![(
@@ -339,6 +275,7 @@ async fn a_failure_before_content_fails_over_and_after_content_ends_the_stream()
         &first.base_url,
         "shared-model",
         0,
+        1500,
     )
     .await;
     add_channel(
@@ -348,6 +285,7 @@ async fn a_failure_before_content_fails_over_and_after_content_ends_the_stream()
         &second.base_url,
         "shared-model",
         1,
+        1500,
     )
     .await;
     second.script([], Step::Text("from the second".into()));
@@ -424,8 +362,8 @@ async fn all_failed_is_502_with_attempts_and_none_usable_is_503() {
     let refused = refused_base_url().await;
     let broken = Upstream::start(Protocol::Claude).await;
     broken.script([], Step::Malformed);
-    add_channel(&server, "refused", "openai", &refused, "m", 0).await;
-    add_channel(&server, "broken", "claude", &broken.base_url, "m", 1).await;
+    add_channel(&server, "refused", "openai", &refused, "m", 0, 1500).await;
+    add_channel(&server, "broken", "claude", &broken.base_url, "m", 1, 1500).await;
     let (status, body) = server
         .call(
             Method::POST,
@@ -602,253 +540,5 @@ async fn gemini_receives_tool_schemas_in_its_subset() {
             );
         }
     }
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn the_relevant_memories_of_that_user_in_that_group_reach_the_prompt() {
-    let server = TestServer::start().await;
-    let upstream = with_upstream(&server, Protocol::Openai).await;
-    let remember = |group: &'static str, content: &'static str| {
-        let server = &server;
-        async move {
-            let (status, body) = server
-                .call(
-                    Method::POST,
-                    "/api/chat/memories",
-                    json!({"userId": "m1", "groupId": group, "content": content}),
-                )
-                .await;
-            assert_eq!(status, StatusCode::CREATED, "{body}");
-        }
-    };
-    for fact in [
-        "likes green tea",
-        "drinks black tea daily",
-        "owns a cat",
-        "lives in Berlin",
-        "plays the violin",
-        "works nights",
-    ] {
-        remember("A", fact).await;
-    }
-    remember("B", "secret tea ceremony master").await;
-
-    let (status, found) = server
-        .get("/api/chat/memories?userId=m1&groupId=A&query=tea")
-        .await;
-    assert_eq!(status, StatusCode::OK, "{found}");
-    let contents: Vec<&str> = found["data"]
-        .as_array()
-        .expect("memories")
-        .iter()
-        .map(|m| m["content"].as_str().unwrap_or_default())
-        .collect();
-    assert_eq!(contents.len(), 2, "{contents:?}");
-    assert!(contents.iter().all(|c| c.contains("tea")));
-
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/api/chat",
-            json!({"message": "which tea should I buy", "userId": "m1", "groupId": "A"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["data"]["conversationId"], "group:A");
-    let system = upstream.requests().pop().expect("request").body["messages"][0]["content"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    assert!(
-        system.contains("likes green tea") && system.contains("drinks black tea daily"),
-        "{system}"
-    );
-    assert!(
-        !system.contains("owns a cat"),
-        "only the relevant ones: {system}"
-    );
-    assert!(
-        !system.contains("ceremony"),
-        "group B's memory stays in group B: {system}"
-    );
-
-    let (status, deleted) = server
-        .call(
-            Method::DELETE,
-            "/api/chat/memories",
-            json!({"userId": "m1"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(deleted["data"]["deleted"], 7);
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn presets_builtin_read_only_copies_and_the_default() {
-    let server = TestServer::start().await;
-    let upstream = with_upstream(&server, Protocol::Claude).await;
-    let (status, presets) = server.get("/api/presets").await;
-    assert_eq!(status, StatusCode::OK);
-    let list = presets["data"].as_array().expect("presets");
-    assert!(list.len() >= 3 && list.iter().all(|p| p["isBuiltin"] == true));
-    let (status, body) = server
-        .call(Method::PUT, "/api/presets/coder", json!({"name": "x"}))
-        .await;
-    assert_error(status, &body, 409, "CONFLICT");
-    let (status, copy) = server
-        .call(Method::POST, "/api/presets", json!({"id": "pirate", "from": "assistant", "name": "Pirate",
-            "systemPrompt": "You are {{bot_name}}, a pirate talking to {{user}}.", "temperature": 0.5}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{copy}");
-    let (status, _) = server
-        .call(Method::POST, "/api/presets/pirate/default", json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, body) = server
-        .call(Method::DELETE, "/api/presets/pirate", json!({}))
-        .await;
-    assert_error(status, &body, 409, "CONFLICT");
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/api/chat",
-            json!({"message": "ahoy", "userId": "p1", "username": "Ann"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let request = upstream.requests().pop().expect("request");
-    assert_eq!(
-        request.body["system"]
-            .as_str()
-            .map(|s| s.starts_with("You are ChatAI, a pirate talking to Ann.")),
-        Some(true),
-        "{}",
-        request.body["system"]
-    );
-    assert_eq!(request.body["temperature"], 0.5);
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/api/chat",
-            json!({"message": "x", "userId": "p1", "presetId": "nope"}),
-        )
-        .await;
-    assert_error(status, &body, 404, "NOT_FOUND");
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn concurrent_chats_keep_every_turn_whole() {
-    let server = TestServer::start().await;
-    let upstream = with_upstream(&server, Protocol::Openai).await;
-    upstream.script([], Step::Echo);
-    let one = (0..16).map(|i| {
-        let server = &server;
-        async move {
-            server
-                .call(
-                    Method::POST,
-                    "/api/chat",
-                    json!({"message": format!("message {i}"), "userId": "c1"}),
-                )
-                .await
-        }
-    });
-    for (status, body) in futures_util::future::join_all(one).await {
-        assert_eq!(status, StatusCode::OK, "{body}");
-    }
-    let (status, body) = server.get("/api/conversations/user:c1?limit=500").await;
-    assert_eq!(status, StatusCode::OK);
-    let messages = body["data"]["messages"].as_array().expect("messages");
-    assert_eq!(messages.len(), 32);
-    for pair in messages.chunks(2) {
-        assert_eq!(pair[0]["role"], "user");
-        assert_eq!(pair[1]["role"], "assistant");
-        // Each answer follows its own question: the echo names it.
-        assert_eq!(
-            pair[1]["content"],
-            format!("echo: {}", pair[0]["content"].as_str().unwrap_or_default())
-        );
-    }
-    let many = (0..64).map(|i| {
-        let server = &server;
-        async move {
-            server
-                .call(
-                    Method::POST,
-                    "/api/chat",
-                    json!({"message": "hi", "userId": format!("many{i}")}),
-                )
-                .await
-        }
-    });
-    let results = futures_util::future::join_all(many).await;
-    assert!(
-        results.iter().all(|(status, _)| *status == StatusCode::OK),
-        "all 64 succeed"
-    );
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn history_and_stats_follow_the_users_turns() {
-    let server = TestServer::start().await;
-    let upstream = with_upstream(&server, Protocol::Gemini).await;
-    upstream.script(
-        [
-            calculator_call("x"),
-            Step::Text("42".into()),
-            Step::Text("bye".into()),
-        ],
-        Step::Text("?".into()),
-    );
-    for message in ["6*7?", "thanks"] {
-        let (status, body) = server
-            .call(
-                Method::POST,
-                "/api/chat",
-                json!({"message": message, "userId": 77}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-    }
-    let (status, history) = server.get("/api/chat/history?userId=77").await;
-    assert_eq!(status, StatusCode::OK, "{history}");
-    let shown: Vec<(String, String)> = history["data"]
-        .as_array()
-        .expect("history")
-        .iter()
-        .map(|m| {
-            (
-                m["role"].as_str().unwrap_or_default().to_owned(),
-                m["content"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    let expected = [
-        ("user", "6*7?"),
-        ("assistant", "42"),
-        ("user", "thanks"),
-        ("assistant", "bye"),
-    ];
-    assert_eq!(shown, expected.map(|(r, c)| (r.to_owned(), c.to_owned())));
-
-    let (status, stats) = server.get("/api/chat/stats?userId=77&period=day").await;
-    assert_eq!(status, StatusCode::OK, "{stats}");
-    let (prompt, completion) = upstream.usage;
-    assert_eq!(stats["data"]["totalMessages"], 6);
-    assert_eq!(stats["data"]["toolCalls"], 1);
-    assert_eq!(stats["data"]["totalTokens"], 3 * (prompt + completion));
-    assert_eq!(stats["data"]["byDay"].as_array().map(Vec::len), Some(1));
-
-    let (status, deleted) = server
-        .call(Method::DELETE, "/api/chat/history", json!({"userId": "77"}))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(deleted["data"]["deleted"], 6);
-    let (status, _) = server.get("/api/conversations/user:77").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
     server.stop().await;
 }

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use chatai_tests::TestServer;
+use chatai_tests::chatting::{add_channel, sse_events};
 use chatai_tests::upstream::{Protocol, Step, Upstream, refused_base_url};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -23,35 +24,6 @@ enum Fault {
 
 /// The first channel's first-byte timeout (the hang cell waits this long).
 const TIMEOUT_MS: u64 = 400;
-
-async fn add_channel(server: &TestServer, name: &str, kind: &str, base_url: &str, priority: i64) {
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/api/channels",
-            json!({"name": name, "type": kind, "baseUrl": base_url, "apiKey": "sk-fault-test-key-9999",
-                   "model": "m", "priority": priority, "timeoutMs": TIMEOUT_MS, "maxRetries": 0}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-}
-
-fn sse_events(text: &str) -> Vec<(String, Value)> {
-    text.split("\n\n")
-        .filter_map(|frame| {
-            let mut name = None;
-            let mut data = String::new();
-            for line in frame.lines() {
-                if let Some(n) = line.strip_prefix("event:") {
-                    name = Some(n.trim().to_owned());
-                } else if let Some(d) = line.strip_prefix("data:") {
-                    data.push_str(d.trim_start());
-                }
-            }
-            Some((name?, serde_json::from_str(&data).ok()?))
-        })
-        .collect()
-}
 
 async fn stream(server: &TestServer, user: &str) -> Vec<(String, Value)> {
     let response = server
@@ -73,8 +45,17 @@ async fn cell(protocol: Protocol, fault: Fault) {
         Fault::Refused => refused_base_url().await,
         _ => faulty.base_url.clone(),
     };
-    add_channel(&server, "first", protocol.kind(), &base, 0).await;
-    add_channel(&server, "second", "openai", &backup.base_url, 1).await;
+    add_channel(&server, "first", protocol.kind(), &base, "m", 0, TIMEOUT_MS).await;
+    add_channel(
+        &server,
+        "second",
+        "openai",
+        &backup.base_url,
+        "m",
+        1,
+        TIMEOUT_MS,
+    )
+    .await;
     let step = match fault {
         Fault::Refused | Fault::Status500 => Step::Status(500, None),
         Fault::RateLimited => Step::Status(429, Some(7)),
@@ -175,8 +156,26 @@ async fn a_cooled_down_channel_is_skipped_then_probed_back_by_itself() {
     let server = TestServer::start().await;
     let first = Upstream::start(Protocol::Claude).await;
     let second = Upstream::start(Protocol::Gemini).await;
-    add_channel(&server, "first", "claude", &first.base_url, 0).await;
-    add_channel(&server, "second", "gemini", &second.base_url, 1).await;
+    add_channel(
+        &server,
+        "first",
+        "claude",
+        &first.base_url,
+        "m",
+        0,
+        TIMEOUT_MS,
+    )
+    .await;
+    add_channel(
+        &server,
+        "second",
+        "gemini",
+        &second.base_url,
+        "m",
+        1,
+        TIMEOUT_MS,
+    )
+    .await;
     first.script(
         [Step::Status(429, Some(1))],
         Step::Text("first is back".into()),
