@@ -144,22 +144,6 @@ struct ChannelInput {
     _retry_in_ms: Option<serde_json::Value>,
 }
 
-fn valid_name(name: &str) -> Result<(), ApiError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(
-            ApiError::validation("name must be 1-64 letters, digits, `.`, `_` or `-`")
-                .with_details(json!({ "field": "name" })),
-        )
-    }
-}
-
 /// Sent keys with masked ones replaced by the stored key they mask.
 fn merge_keys(sent: Vec<String>, stored: &[String]) -> Result<Vec<String>, ApiError> {
     sent.into_iter()
@@ -264,7 +248,7 @@ async fn create_channel(body: JsonBody<ChannelInput>, depot: &mut Depot) -> ApiR
     let state = depot.app().clone();
     let input = body.into_inner();
     let name = input.name.clone().unwrap_or_default();
-    valid_name(&name)?;
+    super::input::valid_id(&name, "name")?;
     if input.kind.is_none() {
         return Err(
             ApiError::validation("type is required: openai, claude or gemini")

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::AppDepot;
 use super::error::ApiError;
-use super::reply::{ApiResult, Reply};
+use super::reply::{ApiResult, Deleted, Reply};
 use crate::chat::ChatInput;
 use crate::store::now_ms;
 
@@ -22,12 +22,6 @@ pub fn router() -> Router {
                 .delete(clear_history),
         )
         .push(Router::with_path("stats").get(stats))
-}
-
-fn required(value: Option<String>, field: &str) -> Result<String, ApiError> {
-    value.filter(|v| !v.trim().is_empty()).ok_or_else(|| {
-        ApiError::validation(format!("{field} is required")).with_details(json!({ "field": field }))
-    })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -49,15 +43,8 @@ async fn history(
     depot: &mut Depot,
 ) -> ApiResult<Vec<HistoryItem>> {
     let state = depot.app().clone();
-    let user_id = required(userId.into_inner(), "userId")?;
-    let limit = match limit.into_inner() {
-        None => 20,
-        Some(limit @ 1..=500) => limit,
-        Some(_) => {
-            return Err(ApiError::validation("limit must be 1-500")
-                .with_details(json!({ "field": "limit" })));
-        }
-    };
+    let user_id = super::input::required(userId.into_inner(), "userId")?;
+    let limit = super::input::limit(limit.into_inner(), 20)?;
     let id = state.chat.conversation_id(&ChatInput {
         user_id,
         group_id: groupId.into_inner(),
@@ -89,25 +76,21 @@ struct ClearHistory {
     group_id: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-struct Deleted {
-    /// Messages deleted.
-    deleted: usize,
-}
-
 /// Forget the conversation of a user (in a group)
 #[endpoint(tags("chat"))]
 async fn clear_history(body: JsonBody<ClearHistory>, depot: &mut Depot) -> ApiResult<Deleted> {
     let state = depot.app().clone();
     let body = body.into_inner();
-    let user_id = required(Some(body.user_id), "userId")?;
+    let user_id = super::input::required(Some(body.user_id), "userId")?;
     let id = state.chat.conversation_id(&ChatInput {
         user_id,
         group_id: body.group_id,
         ..ChatInput::default()
     });
     let deleted = state.store.clear_conversation(&id).await?;
-    Ok(Reply::ok(Deleted { deleted }))
+    Ok(Reply::ok(Deleted {
+        deleted: deleted as u64,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -140,7 +123,7 @@ async fn stats(
     depot: &mut Depot,
 ) -> ApiResult<Stats> {
     let state = depot.app().clone();
-    let user_id = required(userId.into_inner(), "userId")?;
+    let user_id = super::input::required(userId.into_inner(), "userId")?;
     const DAY: i64 = 86_400_000;
     let today = now_ms().div_euclid(DAY) * DAY;
     let since = match period.into_inner().as_deref() {

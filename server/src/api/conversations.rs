@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::AppDepot;
 use super::error::ApiError;
-use super::reply::{ApiResult, Empty, Reply};
+use super::reply::{ApiResult, Deleted, Empty, Reply};
 use crate::auth::policy::Access;
 use crate::http::RouterAccess;
 use crate::store::{ConversationRecord, MessageRecord};
@@ -59,17 +59,6 @@ struct Page {
     next_cursor: Option<String>,
 }
 
-fn limit_of(limit: Option<u32>, default: u32) -> Result<u32, ApiError> {
-    match limit {
-        None => Ok(default),
-        Some(limit @ 1..=500) => Ok(limit),
-        Some(_) => {
-            Err(ApiError::validation("limit must be 1-500")
-                .with_details(json!({ "field": "limit" })))
-        }
-    }
-}
-
 /// Conversations, newest first
 #[endpoint(tags("conversations"))]
 async fn list_conversations(
@@ -79,7 +68,7 @@ async fn list_conversations(
     depot: &mut Depot,
 ) -> ApiResult<Page> {
     let state = depot.app().clone();
-    let limit = limit_of(limit.into_inner(), 50)?;
+    let limit = super::input::limit(limit.into_inner(), 50)?;
     let rows = state
         .store
         .conversations(user_id.as_deref(), group_id.as_deref(), limit)
@@ -156,7 +145,7 @@ async fn get_conversation(
 ) -> ApiResult<ConversationDetail> {
     let state = depot.app().clone();
     let id = id.into_inner();
-    let limit = limit_of(limit.into_inner(), 100)?;
+    let limit = super::input::limit(limit.into_inner(), 100)?;
     let conversation = state
         .store
         .conversation(&id)
@@ -180,11 +169,6 @@ async fn delete_conversation(id: PathParam<String>, depot: &mut Depot) -> ApiRes
     Empty::reply()
 }
 
-#[derive(Serialize, ToSchema)]
-struct Deleted {
-    deleted: usize,
-}
-
 /// Delete every conversation (`?confirm=true` required)
 #[endpoint(tags("conversations"))]
 async fn delete_all_conversations(
@@ -198,5 +182,7 @@ async fn delete_all_conversations(
         );
     }
     let deleted = depot.app().store.delete_all_conversations().await?;
-    Ok(Reply::ok(Deleted { deleted }))
+    Ok(Reply::ok(Deleted {
+        deleted: deleted as u64,
+    }))
 }

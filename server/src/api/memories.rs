@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::AppDepot;
 use super::error::ApiError;
-use super::reply::{ApiResult, Empty, Reply};
+use super::reply::{ApiResult, Deleted, Empty, Reply};
 use crate::store::{MemoryRecord, now_ms};
 
 /// Under `/api/chat`, whose access it keeps.
@@ -44,12 +44,6 @@ impl From<MemoryRecord> for MemoryView {
     }
 }
 
-fn required(value: Option<String>, field: &str) -> Result<String, ApiError> {
-    value.filter(|v| !v.trim().is_empty()).ok_or_else(|| {
-        ApiError::validation(format!("{field} is required")).with_details(json!({ "field": field }))
-    })
-}
-
 /// A user's memories
 ///
 /// With `query`, the most relevant to any of its words first (full-text, BM25); without, the
@@ -63,15 +57,8 @@ async fn list_memories(
     depot: &mut Depot,
 ) -> ApiResult<Vec<MemoryView>> {
     let state = depot.app().clone();
-    let user = required(userId.into_inner(), "userId")?;
-    let limit = match limit.into_inner() {
-        None => 50,
-        Some(limit @ 1..=500) => limit,
-        Some(_) => {
-            return Err(ApiError::validation("limit must be 1-500")
-                .with_details(json!({ "field": "limit" })));
-        }
-    };
+    let user = super::input::required(userId.into_inner(), "userId")?;
+    let limit = super::input::limit(limit.into_inner(), 50)?;
     let memories = state
         .store
         .memories(&user, groupId.as_deref(), query.as_deref(), limit)
@@ -92,8 +79,8 @@ struct NewMemory {
 async fn add_memory(body: JsonBody<NewMemory>, depot: &mut Depot) -> ApiResult<MemoryView> {
     let state = depot.app().clone();
     let body = body.into_inner();
-    let user = required(Some(body.user_id), "userId")?;
-    let content = required(Some(body.content), "content")?;
+    let user = super::input::required(Some(body.user_id), "userId")?;
+    let content = super::input::required(Some(body.content), "content")?;
     if content.len() > 4096 {
         return Err(ApiError::validation("content must be at most 4096 bytes")
             .with_details(json!({ "field": "content" })));
@@ -124,20 +111,17 @@ struct ForgetUser {
     group_id: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-struct Deleted {
-    deleted: usize,
-}
-
 /// Forget every memory of a user
 #[endpoint(tags("chat"))]
 async fn delete_memories(body: JsonBody<ForgetUser>, depot: &mut Depot) -> ApiResult<Deleted> {
     let state = depot.app().clone();
     let body = body.into_inner();
-    let user = required(Some(body.user_id), "userId")?;
+    let user = super::input::required(Some(body.user_id), "userId")?;
     let deleted = state
         .store
         .delete_memories(&user, body.group_id.as_deref())
         .await?;
-    Ok(Reply::ok(Deleted { deleted }))
+    Ok(Reply::ok(Deleted {
+        deleted: deleted as u64,
+    }))
 }

@@ -8,6 +8,7 @@ mod config;
 mod conversations;
 mod custom;
 pub mod error;
+mod input;
 mod memories;
 mod openapi;
 mod panel;

@@ -54,22 +54,6 @@ struct PresetInput {
     _is_builtin: Option<bool>,
 }
 
-fn valid_id(id: &str) -> Result<(), ApiError> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(
-            ApiError::validation("id must be 1-64 letters, digits, `.`, `_` or `-`")
-                .with_details(json!({ "field": "id" })),
-        )
-    }
-}
-
 fn apply(input: PresetInput, preset: &mut Preset) -> Result<(), ApiError> {
     if let Some(name) = input.name {
         preset.name = name;
@@ -138,7 +122,7 @@ async fn create_preset(body: JsonBody<PresetInput>, depot: &mut Depot) -> ApiRes
     let state = depot.app().clone();
     let input = body.into_inner();
     let id = input.id.clone().unwrap_or_default();
-    valid_id(&id)?;
+    super::input::valid_id(&id, "id")?;
     let mut preset = match &input.from {
         Some(from) => state
             .chat

@@ -63,6 +63,12 @@ impl<T: ToSchema> EndpointOutRegister for Reply<T> {
     }
 }
 
+/// How many things a bulk delete removed.
+#[derive(Serialize, ToSchema)]
+pub struct Deleted {
+    pub deleted: u64,
+}
+
 /// `null` data (`DELETE` and friends).
 #[derive(Serialize, ToSchema)]
 pub struct Empty;

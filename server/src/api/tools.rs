@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::AppDepot;
 use super::error::{ApiError, code};
-use super::reply::{ApiResult, Reply};
+use super::reply::{ApiResult, Deleted, Reply};
 use crate::auth::policy::Access;
 use crate::auth::{Credential, Principal};
 use crate::http::{DepotExt, RouterAccess};
@@ -456,11 +456,6 @@ async fn list_logs(
     };
     let entries = depot.app().store.tool_logs(&query).await?;
     Ok(Reply::ok(entries.into_iter().map(LogView::from).collect()))
-}
-
-#[derive(Serialize, ToSchema)]
-struct Deleted {
-    deleted: u64,
 }
 
 /// Delete every tool log

@@ -15,6 +15,10 @@ const BASE: Duration = Duration::from_secs(2);
 const CAP: Duration = Duration::from_secs(300);
 /// A refused key's cooldown.
 pub const PARKED: Duration = Duration::from_secs(600);
+/// Entries kept before stale ones are dropped.
+const MAX_TRACKED: usize = 4096;
+/// A failure whose cooldown ended this long ago may be forgotten.
+const FORGET_AFTER: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
@@ -98,6 +102,12 @@ impl Health {
             return;
         }
         let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        if states.len() >= MAX_TRACKED {
+            // A request may name any model of a channel it insists on: keep the map bounded by
+            // forgetting failures whose cooldown is long over (they would be probed anyway).
+            let stale = Instant::now() - FORGET_AFTER;
+            states.retain(|_, state| state.probing || state.until > stale);
+        }
         let state = states.entry(key.clone()).or_insert(State {
             failures: 0,
             until: Instant::now(),

@@ -66,10 +66,9 @@ fn headers(endpoint: &Endpoint<'_>) -> Vec<(&'static str, String)> {
 /// User and assistant turns as content blocks; tool results are `tool_result` blocks of a user
 /// turn; consecutive turns of one role merge (the API wants them alternating).
 fn messages(messages: &[Message]) -> Vec<Value> {
-    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
-    for message in messages {
-        let (role, blocks) = match message.role {
-            Role::System => continue,
+    let turns = messages.iter().filter_map(|message| {
+        Some(match message.role {
+            Role::System => return None,
             Role::User => ("user", text_block(&message.content)),
             Role::Tool => (
                 "user",
@@ -92,16 +91,9 @@ fn messages(messages: &[Message]) -> Vec<Value> {
                 }));
                 ("assistant", blocks)
             }
-        };
-        match turns.last_mut() {
-            Some((last, content)) if *last == role => content.extend(blocks),
-            _ => turns.push((role, blocks)),
-        }
-    }
-    turns
-        .into_iter()
-        .map(|(role, content)| json!({"role": role, "content": content}))
-        .collect()
+        })
+    });
+    super::alternating(turns, "content")
 }
 
 fn text_block(text: &str) -> Vec<Value> {
@@ -171,17 +163,6 @@ fn usage(usage: Option<&Value>) -> Usage {
         prompt_tokens: field("input_tokens"),
         completion_tokens: field("output_tokens"),
     }
-}
-
-pub fn model_ids(body: &Value) -> Result<Vec<String>, UpstreamError> {
-    let data = body
-        .get("data")
-        .and_then(Value::as_array)
-        .ok_or_else(|| UpstreamError::Malformed("no data[] in the model list".into()))?;
-    Ok(data
-        .iter()
-        .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_owned))
-        .collect())
 }
 
 /// The event stream: `message_start`, `content_block_start|delta|stop`, `message_delta`,

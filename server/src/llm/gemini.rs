@@ -71,10 +71,9 @@ fn ours(id: &str) -> bool {
 }
 
 fn contents(messages: &[Message]) -> Vec<Value> {
-    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
-    for message in messages {
-        let (role, parts) = match message.role {
-            Role::System => continue,
+    let turns = messages.iter().filter_map(|message| {
+        Some(match message.role {
+            Role::System => return None,
             Role::User => ("user", text_part(&message.content)),
             Role::Assistant => {
                 let mut parts = text_part(&message.content);
@@ -102,16 +101,9 @@ fn contents(messages: &[Message]) -> Vec<Value> {
                 }
                 ("user", vec![json!({ "functionResponse": function })])
             }
-        };
-        match turns.last_mut() {
-            Some((last, content)) if *last == role => content.extend(parts),
-            _ => turns.push((role, parts)),
-        }
-    }
-    turns
-        .into_iter()
-        .map(|(role, parts)| json!({"role": role, "parts": parts}))
-        .collect()
+        })
+    });
+    super::alternating(turns, "parts")
 }
 
 fn text_part(text: &str) -> Vec<Value> {

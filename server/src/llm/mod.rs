@@ -74,8 +74,7 @@ impl Protocol {
 
     fn model_ids(self, body: &serde_json::Value) -> Result<Vec<String>, UpstreamError> {
         match self {
-            Protocol::Openai => openai::model_ids(body),
-            Protocol::Claude => anthropic::model_ids(body),
+            Protocol::Openai | Protocol::Claude => data_ids(body),
             Protocol::Gemini => gemini::model_ids(body),
         }
     }
@@ -87,6 +86,41 @@ impl Protocol {
             Protocol::Gemini => Decoder::Gemini(gemini::Decoder::default()),
         }
     }
+}
+
+/// Turns of `(role, blocks)` as `[{role, <key>: blocks}]`, consecutive turns of one role merged
+/// into one (Anthropic and Gemini want roles alternating; several tool results are one turn).
+fn alternating(
+    turns: impl IntoIterator<Item = (&'static str, Vec<serde_json::Value>)>,
+    key: &str,
+) -> Vec<serde_json::Value> {
+    let mut merged: Vec<(&'static str, Vec<serde_json::Value>)> = Vec::new();
+    for (role, blocks) in turns {
+        match merged.last_mut() {
+            Some((last, content)) if *last == role => content.extend(blocks),
+            _ => merged.push((role, blocks)),
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(role, blocks)| serde_json::json!({ "role": role, key: blocks }))
+        .collect()
+}
+
+/// The model ids of a `{data: [{id}]}` list (OpenAI's and Anthropic's shape).
+fn data_ids(body: &serde_json::Value) -> Result<Vec<String>, UpstreamError> {
+    let data = body
+        .get("data")
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| UpstreamError::Malformed("no data[] in the model list".into()))?;
+    Ok(data
+        .iter()
+        .filter_map(|m| {
+            m.get("id")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        })
+        .collect())
 }
 
 /// Where and as whom to call an upstream.

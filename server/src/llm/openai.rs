@@ -123,17 +123,6 @@ fn str_at<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
     value.pointer(pointer).and_then(Value::as_str)
 }
 
-pub fn model_ids(body: &Value) -> Result<Vec<String>, UpstreamError> {
-    let data = body
-        .get("data")
-        .and_then(Value::as_array)
-        .ok_or_else(|| UpstreamError::Malformed("no data[] in the model list".into()))?;
-    Ok(data
-        .iter()
-        .filter_map(|model| str_at(model, "/id").map(str::to_owned))
-        .collect())
-}
-
 /// Chunks of `data: {…}` ending with `data: [DONE]`.
 #[derive(Debug, Default)]
 pub struct Decoder {
