@@ -95,9 +95,22 @@ impl LlmClient {
         request: &ChatRequest,
     ) -> Result<Completion, UpstreamError> {
         let call = target.protocol.chat(&target.endpoint, request, false);
-        let json = tokio::time::timeout(target.timeouts.first_byte, async {
-            let response = self.send(target, call).await?;
-            let body = response
+        let json = self.fetch_json(target, call, "the answer").await?;
+        target.protocol.completion(&json)
+    }
+
+    /// A whole JSON answer, within the channel's first-byte time (`what`: for the timeout's
+    /// message).
+    async fn fetch_json(
+        &self,
+        target: &Target<'_>,
+        call: HttpCall,
+        what: &'static str,
+    ) -> Result<serde_json::Value, UpstreamError> {
+        tokio::time::timeout(target.timeouts.first_byte, async {
+            let body = self
+                .send(target, call)
+                .await?
                 .bytes()
                 .await
                 .map_err(|err| UpstreamError::Cut(err.without_url().to_string()))?;
@@ -105,8 +118,7 @@ impl LlmClient {
                 .map_err(|err| UpstreamError::Malformed(format!("not JSON: {err}")))
         })
         .await
-        .map_err(|_| UpstreamError::Timeout("the answer"))??;
-        target.protocol.completion(&json)
+        .map_err(|_| UpstreamError::Timeout(what))?
     }
 
     /// A streamed answer, once the upstream has answered 2xx.
@@ -131,18 +143,7 @@ impl LlmClient {
     /// The model ids the upstream lists.
     pub async fn models(&self, target: &Target<'_>) -> Result<Vec<String>, UpstreamError> {
         let call = target.protocol.models(&target.endpoint);
-        let json = tokio::time::timeout(target.timeouts.first_byte, async {
-            let body = self
-                .send(target, call)
-                .await?
-                .bytes()
-                .await
-                .map_err(|err| UpstreamError::Cut(err.without_url().to_string()))?;
-            serde_json::from_slice::<serde_json::Value>(&body)
-                .map_err(|err| UpstreamError::Malformed(format!("not JSON: {err}")))
-        })
-        .await
-        .map_err(|_| UpstreamError::Timeout("the model list"))??;
+        let json = self.fetch_json(target, call, "the model list").await?;
         target.protocol.model_ids(&json)
     }
 }
