@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::TestServer;
-use crate::upstream::{Protocol, Upstream};
+use crate::upstream::{Protocol, Step, Upstream};
 
 /// The key every test channel is created with (tests check it is never shown).
 pub const CHANNEL_KEY: &str = "sk-test-secret-key-0001";
@@ -77,4 +77,13 @@ pub async fn chat_stream(server: &TestServer, body: Value) -> (StatusCode, Vec<(
     let status = response.status();
     let text = response.text().await.expect("stream body");
     (status, sse_events(&text))
+}
+
+/// A model turn that calls `calculator` with `6 * 7` under call id `id`.
+pub fn calculator_call(id: &str) -> Step {
+    Step::ToolCalls(vec![(
+        id.into(),
+        "calculator".into(),
+        json!({"expression": "6 * 7"}),
+    )])
 }

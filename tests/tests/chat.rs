@@ -2,19 +2,13 @@
 //! turns, usage, failover, masking, and Gemini's schema subset (`chat_faults.rs`: the fault
 //! matrix; `chat_state.rs`: memories, presets, history, concurrent turns).
 
-use chatai_tests::chatting::{CHANNEL_KEY as KEY, add_channel, chat_stream, with_upstream};
+use chatai_tests::chatting::{
+    CHANNEL_KEY as KEY, add_channel, calculator_call, chat_stream, with_upstream,
+};
 use chatai_tests::upstream::{Protocol, Step, Upstream, WITHOUT_TOOLS, refused_base_url};
 use chatai_tests::{TestServer, assert_error};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-fn calculator_call(id: &str) -> Step {
-    Step::ToolCalls(vec![(
-        id.into(),
-        "calculator".into(),
-        json!({"expression": "6 * 7"}),
-    )])
-}
 
 /// The tool result the upstream received in its second request, whatever the protocol.
 fn tool_result_sent(protocol: Protocol, body: &Value) -> (Option<String>, String) {

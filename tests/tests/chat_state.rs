@@ -1,19 +1,11 @@
 //! What chats keep: memories per user and group, presets, history and stats, and whole turns
 //! under concurrency.
 
-use chatai_tests::chatting::with_upstream;
+use chatai_tests::chatting::{calculator_call, with_upstream};
 use chatai_tests::upstream::{Protocol, Step};
 use chatai_tests::{TestServer, assert_error};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-
-fn calculator_call(id: &str) -> Step {
-    Step::ToolCalls(vec![(
-        id.into(),
-        "calculator".into(),
-        json!({"expression": "6 * 7"}),
-    )])
-}
 
 #[tokio::test]
 async fn the_relevant_memories_of_that_user_in_that_group_reach_the_prompt() {

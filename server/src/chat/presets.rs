@@ -115,6 +115,8 @@ pub fn builtins() -> Vec<Preset> {
 /// Builtin and stored presets, and which is the default.
 pub struct PresetService {
     store: Store,
+    /// [`builtins`], built once.
+    builtins: Vec<Preset>,
     stored: ArcSwap<Vec<Preset>>,
     default: ArcSwap<String>,
 }
@@ -123,6 +125,7 @@ impl PresetService {
     pub async fn load(store: Store) -> Result<Self, StoreError> {
         let service = Self {
             store,
+            builtins: builtins(),
             stored: ArcSwap::from_pointee(Vec::new()),
             default: ArcSwap::from_pointee(DEFAULT_PRESET.to_owned()),
         };
@@ -161,8 +164,9 @@ impl PresetService {
     /// Builtins first, then the admin's, each with `isDefault` set.
     pub fn all(&self) -> Vec<Preset> {
         let default = self.default.load();
-        builtins()
-            .into_iter()
+        self.builtins
+            .iter()
+            .cloned()
             .chain(self.stored.load().iter().cloned())
             .map(|mut preset| {
                 preset.is_default = preset.id == **default;
@@ -171,8 +175,17 @@ impl PresetService {
             .collect()
     }
 
+    /// One preset (a chat reads it on every turn: only that one is cloned).
     pub fn get(&self, id: &str) -> Option<Preset> {
-        self.all().into_iter().find(|p| p.id == id)
+        let stored = self.stored.load();
+        let mut preset = self
+            .builtins
+            .iter()
+            .chain(stored.iter())
+            .find(|p| p.id == id)?
+            .clone();
+        preset.is_default = preset.id == **self.default.load();
+        Some(preset)
     }
 
     pub fn default_id(&self) -> String {
@@ -181,7 +194,7 @@ impl PresetService {
 
     /// `false`: the id is taken (builtin ids included).
     pub async fn create(&self, preset: &Preset) -> Result<bool, StoreError> {
-        if builtins().iter().any(|p| p.id == preset.id) {
+        if self.builtins.iter().any(|p| p.id == preset.id) {
             return Ok(false);
         }
         let created = self
