@@ -19,8 +19,11 @@
 # 7. Uploads: two concurrent uploads of the 18 MB Python test component while oha polls
 #    `GET /api/system/health` at 200 req/s and 8 clients call `calculator` in a loop: both p99s
 #    meanwhile, against the same loads at rest.
+# 8. Chat (tests/src/bin/bench-chat.rs, a local OpenAI-protocol upstream): overhead and added
+#    time to first token against direct calls to the same upstream, BENCH_CHAT_STREAMS (1,000)
+#    concurrent trickled streams, and req/s + RSS at wrk -c256 with a 20 ms upstream.
 #
-# BENCH_STEPS (default "1,2,3,4,5,6,7") picks steps; a table row per step that ran.
+# BENCH_STEPS (default "1,2,3,4,5,6,7,8") picks steps; a table row per step that ran.
 # BENCH_NO_BUILD=1 measures the binaries already built instead of building them first.
 #
 # Installs what it lacks: wrk (Debian), oha and wasmtime-cli (crates.io, compiled once).
@@ -36,7 +39,7 @@ command -v oha >/dev/null || cargo install oha --locked
 if [ "${BENCH_WASMTIME:-1}" != 0 ] && ! wasmtime --version 2>/dev/null | grep -q "$wasmtime_version"; then
   cargo install wasmtime-cli --version "$wasmtime_version" --locked
 fi
-steps=",${BENCH_STEPS:-1,2,3,4,5,6,7},"
+steps=",${BENCH_STEPS:-1,2,3,4,5,6,7,8},"
 want() { [[ "$steps" == *",$1,"* ]]; }
 flag=(); dir=debug
 if [ "$profile" = release ]; then flag=(--release); dir=release; fi
@@ -211,6 +214,13 @@ if want 7; then
     "| \`calculator\` calls from 8 clients in a loop (oha -c8): at rest / during the uploads | p99 $(oha_p99 <<<"$calc_rest") ms at $(oha_rps <<<"$calc_rest") req/s / p99 $(oha_p99 <<<"$calc_during") ms at $(oha_rps <<<"$calc_during") req/s; non-2xx during: $(python3 -c 'import sys,json; d=json.load(sys.stdin); print(sum(v for k,v in d["statusCodeDistribution"].items() if not k.startswith("2")))' <<<"$calc_during") |")
 fi
 
+# 8. Chat against a local upstream.
+if want 8; then
+  start_server s8
+  rows+=("$("$bin/bench-chat" "$base" "$jwt" "$server")")
+  stop_server
+fi
+
 cpu=$(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ //')
 table="| what | result |
 | --- | --- |
@@ -219,7 +229,7 @@ echo "$table"
 {
   echo "## $(date -u +%Y-%m-%d) — profile \`$profile\`, $(nproc) cores ($cpu)"
   echo
-  echo "Command: \`BENCH_PROFILE=$profile BENCH_STEPS=${BENCH_STEPS:-1,2,3,4,5,6,7} bash bench/run.sh\` (wrk -t2 -c$connections -d${duration}s and oha on the same machine)."
+  echo "Command: \`BENCH_PROFILE=$profile BENCH_STEPS=${BENCH_STEPS:-1,2,3,4,5,6,7,8} bash bench/run.sh\` (wrk -t2 -c$connections -d${duration}s and oha on the same machine)."
   echo
   echo "$table"
   echo

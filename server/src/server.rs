@@ -24,7 +24,7 @@ use crate::extensions::{ExtensionHost, KvBackend, KvQuota, builtins};
 use crate::http::{Gatekeeper, RateLimiter, envelope_catcher, guard_request, observe_request};
 use crate::llm::LlmClient;
 use crate::state::{AppState, Services};
-use crate::store::{EmbeddedLimits, Store, StoreOptions};
+use crate::store::{EmbeddedOptions, Store, StoreOptions};
 use crate::telemetry;
 use crate::tools::{self, ToolExecutor, ToolHub, ToolLogQueue, ToolRegistry};
 
@@ -73,9 +73,10 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         namespace: &config.database.namespace,
         database: &config.database.database,
         credentials,
-        embedded: EmbeddedLimits {
+        embedded: EmbeddedOptions {
             memtable_bytes: u64::from(config.database.memtable_mib) << 20,
             block_cache_bytes: u64::from(config.database.block_cache_mib) << 20,
+            sync_ms: config.database.sync_ms,
         },
     })
     .await
@@ -207,6 +208,9 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
     let listener = tokio::net::TcpListener::bind((config.server.host.as_str(), config.server.port))
         .await
         .with_context(|| format!("binding {}:{}", config.server.host, config.server.port))?;
+    // Accepted sockets inherit TCP_NODELAY from the listener (Linux): without it a streamed
+    // answer's second small write waits for the client's delayed ACK (~40 ms per event).
+    rustix::net::sockopt::set_tcp_nodelay(&listener, true).context("TCP_NODELAY")?;
     let addr = listener.local_addr()?;
     let acceptor = TcpAcceptor::try_from(listener)?;
     let server = Server::new(acceptor);

@@ -9,6 +9,7 @@
 //! holds it open without a byte.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -59,6 +60,9 @@ pub enum Step {
     CutAfterContent(String),
     /// Stream: the text one character at a time, `delay` apart.
     Trickle(String, Duration),
+    /// Waits this long after reading the request, then answers with the inner step (a model's
+    /// thinking time, for benchmarks).
+    After(Duration, Box<Step>),
 }
 
 /// One request as received.
@@ -98,6 +102,7 @@ pub struct Upstream {
     pub usage: (u64, u64),
     script: Arc<Mutex<Script>>,
     requests: Arc<Mutex<Vec<Recorded>>>,
+    recording: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -119,6 +124,7 @@ impl Upstream {
             otherwise: Step::Text("ok".into()),
         }));
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let recording = Arc::new(AtomicBool::new(true));
         let usage = (13, 7);
         let model = format!("{}-test-model", protocol.kind());
         let server = Server {
@@ -127,6 +133,7 @@ impl Upstream {
             usage,
             script: script.clone(),
             requests: requests.clone(),
+            recording: recording.clone(),
         };
         let task = tokio::spawn(async move {
             let server = Arc::new(server);
@@ -147,8 +154,14 @@ impl Upstream {
             usage,
             script,
             requests,
+            recording,
             task,
         }
+    }
+
+    /// Stops (or resumes) recording requests: a benchmark sends more than memory should keep.
+    pub fn record(&self, on: bool) {
+        self.recording.store(on, Ordering::Relaxed);
     }
 
     /// Answers with these steps in order, then `otherwise`.
@@ -184,6 +197,7 @@ struct Server {
     usage: (u64, u64),
     script: Arc<Mutex<Script>>,
     requests: Arc<Mutex<Vec<Recorded>>>,
+    recording: Arc<AtomicBool>,
 }
 
 /// Reads one HTTP/1.1 request (headers, then a `content-length` body).
@@ -261,10 +275,12 @@ impl Server {
         let Some(request) = read_request(&mut socket).await else {
             return;
         };
-        self.requests
-            .lock()
-            .expect("requests")
-            .push(request.clone());
+        if self.recording.load(Ordering::Relaxed) {
+            self.requests
+                .lock()
+                .expect("requests")
+                .push(request.clone());
+        }
         if request.method == "GET" {
             let models = match self.protocol {
                 Protocol::Openai => {
@@ -284,13 +300,17 @@ impl Server {
             Protocol::Gemini => request.path.contains("streamGenerateContent"),
             _ => request.body.get("stream").and_then(Value::as_bool) == Some(true),
         };
-        let step = {
+        let mut step = {
             let mut script = self.script.lock().expect("script");
             script
                 .steps
                 .pop_front()
                 .unwrap_or_else(|| script.otherwise.clone())
         };
+        while let Step::After(delay, inner) = step {
+            tokio::time::sleep(delay).await;
+            step = *inner;
+        }
         // A model cannot call tools it was not offered: it answers in words instead.
         let offered = request
             .body

@@ -16,7 +16,10 @@ use crate::llm::{
     Assembler, ChatRequest, Completion, Delta, Message, Role, ToolCall, ToolDef, UpstreamError,
     Usage,
 };
-use crate::store::{ConversationRecord, MessageRecord, Turn as StoredTurn, now_ms};
+use crate::store::{
+    ConversationRecord, MemoryQuery, MemoryRecord, MessageRecord, StoreError, Turn as StoredTurn,
+    TurnContext, now_ms,
+};
 use crate::tools::{CallerKind, Invocation, Origin};
 
 pub(super) struct Turn<'a> {
@@ -41,15 +44,25 @@ impl Turn<'_> {
         let service = self.service;
         let input = self.input;
         let now = now_ms();
-        let previous = service.store.conversation(self.conversation_id).await?;
         let max_messages = self
             .preset
             .context
             .max_messages
             .unwrap_or(self.config.context.max_messages);
-        let history = service
+        let memory_limit = self.config.chat.memories_in_prompt;
+        let memories = (memory_limit > 0).then(|| MemoryQuery {
+            user_id: &input.user_id,
+            group_id: input.group_id.as_deref(),
+            query: &input.message,
+            limit: memory_limit,
+        });
+        let TurnContext {
+            conversation: previous,
+            history,
+            memories,
+        } = service
             .store
-            .last_messages(self.conversation_id, max_messages)
+            .turn_context(self.conversation_id, max_messages, memories)
             .await?;
         let plan = service.channels.plan(
             input.model.as_deref().or(self.preset.model.as_deref()),
@@ -70,7 +83,7 @@ impl Turn<'_> {
             &self.config.bot.name,
             chrono::Utc::now(),
         );
-        let system = self.with_memories(system).await;
+        let system = with_memories(system, memories);
         let mut context = vec![Message::text(Role::System, system)];
         context.extend(to_context(&history));
         context.push(Message::text(Role::User, input.message.clone()));
@@ -160,38 +173,6 @@ impl Turn<'_> {
             model: answer.model,
             channel: answer.channel,
         })
-    }
-
-    /// The system prompt with the memories of this user (in this group) most relevant to the
-    /// message. A search that fails costs the memories, not the turn.
-    async fn with_memories(&self, mut system: String) -> String {
-        let limit = self.config.chat.memories_in_prompt;
-        if limit == 0 {
-            return system;
-        }
-        let input = self.input;
-        let found = self
-            .service
-            .store
-            .memories(
-                &input.user_id,
-                input.group_id.as_deref(),
-                Some(&input.message),
-                limit,
-            )
-            .await;
-        match found {
-            Ok(memories) if !memories.is_empty() => {
-                system.push_str("\n\nWhat you remember about this user:");
-                for memory in memories {
-                    system.push_str("\n- ");
-                    system.push_str(&memory.content);
-                }
-            }
-            Ok(_) => {}
-            Err(err) => tracing::warn!(error = %err, "searching memories failed"),
-        }
-        system
     }
 
     /// Tries the plan's attempts in order until one answers. Before any content reached the
@@ -461,4 +442,21 @@ fn preview(text: &str) -> String {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_owned(),
     }
+}
+
+/// The system prompt with the memories of this user (in this group) most relevant to the
+/// message. A search that failed costs the memories, not the turn.
+fn with_memories(mut system: String, memories: Result<Vec<MemoryRecord>, StoreError>) -> String {
+    match memories {
+        Ok(memories) if !memories.is_empty() => {
+            system.push_str("\n\nWhat you remember about this user:");
+            for memory in memories {
+                system.push_str("\n- ");
+                system.push_str(&memory.content);
+            }
+        }
+        Ok(_) => {}
+        Err(err) => tracing::warn!(error = %err, "searching memories failed"),
+    }
+    system
 }

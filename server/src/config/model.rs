@@ -95,6 +95,10 @@ pub struct DatabaseConfig {
     pub memtable_mib: u32,
     /// Embedded SurrealKV: cache of blocks read from disk, in MiB.
     pub block_cache_mib: u32,
+    /// Embedded SurrealKV: 0 = every commit waits for its `fsync`; N = commits reach the OS at
+    /// once (a killed process loses nothing) and the disk is synced every N ms (a power loss
+    /// may lose the last N ms).
+    pub sync_ms: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -107,6 +111,7 @@ impl Default for DatabaseConfig {
             password: None,
             memtable_mib: 8,
             block_cache_mib: 8,
+            sync_ms: 0,
         }
     }
 }
@@ -479,6 +484,9 @@ impl Config {
             return Err("database.memtable_mib must be between 1 and 4096 and \
                  database.block_cache_mib between 1 and 65536"
                 .into());
+        }
+        if db.sync_ms > 60_000 {
+            return Err("database.sync_ms must be at most 60000 (0: sync every commit)".into());
         }
         let ext = &self.extensions;
         if ext.timeout_ms == 0 || ext.timeout_ms > ext.max_timeout_ms {

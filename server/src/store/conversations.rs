@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Store, StoreError, present_fields};
+use super::memories::{self, MemoryRecord, memory_scope};
+use super::{Store, StoreError, decode, present_fields};
 
 /// One stored message.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -55,6 +56,23 @@ pub struct DayStats {
     pub tool_calls: u64,
 }
 
+/// What a turn starts from, read in one round trip.
+pub struct TurnContext {
+    pub conversation: Option<ConversationRecord>,
+    /// The last messages, oldest first.
+    pub history: Vec<MessageRecord>,
+    /// The memories asked for, or why the search failed (which costs the memories only).
+    pub memories: Result<Vec<MemoryRecord>, StoreError>,
+}
+
+/// The memories a turn asks for: `limit` of this user (in this group), most relevant to `query`.
+pub struct MemoryQuery<'a> {
+    pub user_id: &'a str,
+    pub group_id: Option<&'a str>,
+    pub query: &'a str,
+    pub limit: u32,
+}
+
 /// A finished turn to store.
 pub struct Turn<'a> {
     pub conversation: &'a ConversationRecord,
@@ -76,6 +94,53 @@ impl Store {
             )
             .await?;
         Ok(rows.into_iter().next())
+    }
+
+    /// The conversation, its last `max_messages` messages and the memories asked for (`None`:
+    /// none), in one round trip: the three reads before a turn's first LLM call.
+    pub async fn turn_context(
+        &self,
+        id: &str,
+        max_messages: u32,
+        memories: Option<MemoryQuery<'_>>,
+    ) -> Result<TurnContext, StoreError> {
+        let mut sql = format!(
+            "SELECT {CONVERSATION_FIELDS} FROM type::record('conversation', $id);
+             SELECT {MESSAGE_FIELDS} FROM message WHERE conversation = $id \
+             ORDER BY seq DESC LIMIT $limit;"
+        );
+        let mut vars = json!({ "id": id, "limit": max_messages });
+        if let Some(wanted) = &memories {
+            let query = Some(wanted.query.trim()).filter(|q| !q.is_empty());
+            // A full-text search costs ~0.5 ms even on an empty index; most users have no
+            // memories, which the scope index tells far cheaper.
+            sql.push_str(&format!(
+                "IF array::len(SELECT VALUE id FROM memory WHERE scope = $scope LIMIT 1) > 0 \
+                 {{ RETURN {} }} ELSE {{ RETURN [] }};",
+                memories::search_statement(query.is_some())
+            ));
+            vars["scope"] = json!(memory_scope(wanted.user_id, wanted.group_id));
+            vars["query"] = json!(query);
+            vars["memory_limit"] = json!(wanted.limit);
+        }
+        let mut results = self.statements(&sql, vars).await?.into_iter();
+        let mut next = || {
+            results
+                .next()
+                .unwrap_or_else(|| Err(StoreError::Missing("a statement's result")))
+        };
+        let conversation = decode::<ConversationRecord>(next()?)?.into_iter().next();
+        let mut history = decode::<MessageRecord>(next()?)?;
+        history.reverse();
+        let memories = match memories {
+            Some(_) => next().and_then(decode::<MemoryRecord>),
+            None => Ok(Vec::new()),
+        };
+        Ok(TurnContext {
+            conversation,
+            history,
+            memories,
+        })
     }
 
     /// The last `limit` messages, oldest first.

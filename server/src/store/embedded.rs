@@ -13,10 +13,10 @@ use surrealdb::engine::local::Db;
 use surrealdb_cnf::ConfigMap;
 use surrealdb_core::kvs::Datastore;
 
-use super::{EmbeddedLimits, StoreError};
+use super::{EmbeddedOptions, StoreError};
 
-/// Opens `url` (`surrealkv://<path>` or `mem://`) with `limits` and connects the SDK to it.
-pub(super) async fn open(url: &str, limits: EmbeddedLimits) -> Result<Surreal<Db>, StoreError> {
+/// Opens `url` (`surrealkv://<path>` or `mem://`) with `limits` (memory bounds, sync) and connects the SDK to it.
+pub(super) async fn open(url: &str, limits: EmbeddedOptions) -> Result<Surreal<Db>, StoreError> {
     let config = ConfigMap::empty()
         .with_key_value(
             "surrealkv_max_memtable_size",
@@ -25,7 +25,8 @@ pub(super) async fn open(url: &str, limits: EmbeddedLimits) -> Result<Surreal<Db
         .with_key_value(
             "surrealkv_block_cache_capacity",
             limits.block_cache_bytes.to_string(),
-        );
+        )
+        .with_key_value("datastore_sync", sync_mode(limits.sync_ms));
     let (send, notifications) =
         surrealdb::channel::bounded(surrealdb_cnf::NOTIFICATIONS_CHANNEL_SIZE);
     let datastore: Arc<Datastore> = Datastore::builder()
@@ -41,6 +42,14 @@ pub(super) async fn open(url: &str, limits: EmbeddedLimits) -> Result<Surreal<Db
     datastore.bootstrap().await.map_err(open_error)?;
     datastore.start_maintenance_tasks();
     Ok(Surreal::<Db>::unstable_from_datastore(datastore, Some(notifications)).await?)
+}
+
+/// SurrealKV's `sync` setting: `every` commit, or a background sync on an interval.
+fn sync_mode(sync_ms: u64) -> String {
+    match sync_ms {
+        0 => "every".into(),
+        ms => format!("{ms}ms"),
+    }
 }
 
 fn open_error(error: impl std::fmt::Display) -> StoreError {

@@ -28,6 +28,23 @@ pub fn memory_scope(user_id: &str, group_id: Option<&str>) -> String {
 
 const FIELDS: &str = "record::id(id) AS id, user_id, group_id, content, created_at";
 
+/// The statement that finds a scope's memories (`$scope`, `$memory_limit`): with `$query`, the
+/// most relevant to any of its words; without, the newest.
+pub(super) fn search_statement(with_query: bool) -> String {
+    if with_query {
+        format!(
+            "SELECT {FIELDS}, search::score(1) AS score FROM memory \
+             WHERE scope = $scope AND content @1,OR@ $query \
+             ORDER BY score DESC LIMIT $memory_limit"
+        )
+    } else {
+        format!(
+            "SELECT {FIELDS} FROM memory WHERE scope = $scope \
+             ORDER BY created_at DESC LIMIT $memory_limit"
+        )
+    }
+}
+
 impl Store {
     pub async fn add_memory(
         &self,
@@ -70,32 +87,14 @@ impl Store {
         query: Option<&str>,
         limit: u32,
     ) -> Result<Vec<MemoryRecord>, StoreError> {
-        let scope = memory_scope(user_id, group_id);
-        match query.map(str::trim).filter(|q| !q.is_empty()) {
-            Some(query) => {
-                self.rows(
-                    &format!(
-                        "SELECT {FIELDS}, search::score(1) AS score FROM memory \
-                         WHERE scope = $scope AND content @1,OR@ $query \
-                         ORDER BY score DESC LIMIT $limit"
-                    ),
-                    json!({ "scope": scope, "query": query, "limit": limit }),
-                    0,
-                )
-                .await
-            }
-            None => {
-                self.rows(
-                    &format!(
-                        "SELECT {FIELDS} FROM memory WHERE scope = $scope \
-                         ORDER BY created_at DESC LIMIT $limit"
-                    ),
-                    json!({ "scope": scope, "limit": limit }),
-                    0,
-                )
-                .await
-            }
-        }
+        let query = query.map(str::trim).filter(|q| !q.is_empty());
+        self.rows(
+            &search_statement(query.is_some()),
+            json!({ "scope": memory_scope(user_id, group_id), "query": query,
+                    "memory_limit": limit }),
+            0,
+        )
+        .await
     }
 
     /// `false`: no such memory.

@@ -20,7 +20,9 @@ use surrealdb::{IndexedResults, Surreal};
 
 pub use auth::{ApiKeyRecord, LoginTokenRecord};
 pub use channels::ChannelRecord;
-pub use conversations::{ConversationRecord, DayStats, MessageRecord, Turn};
+pub use conversations::{
+    ConversationRecord, DayStats, MemoryQuery, MessageRecord, Turn, TurnContext,
+};
 pub use extensions::{ExtensionEvent, ExtensionRecord, ToolSummary};
 pub use kv::KvUsage;
 pub use memories::{MemoryRecord, memory_scope};
@@ -35,6 +37,8 @@ pub enum StoreError {
     Decode(#[from] serde_json::Error),
     #[error("opening the embedded database: {0}")]
     Open(String),
+    #[error("database: no result for {0}")]
+    Missing(&'static str),
 }
 
 /// How to reach the database.
@@ -44,26 +48,32 @@ pub struct StoreOptions<'a> {
     pub database: &'a str,
     pub credentials: Option<(&'a str, &'a str)>,
     /// Memory bounds of an embedded (`surrealkv://`, `mem://`) database.
-    pub embedded: EmbeddedLimits,
+    pub embedded: EmbeddedOptions,
 }
 
-/// Memory the embedded SurrealKV engine may hold. SurrealDB sizes both from the machine's RAM
-/// (on 24 GiB: a 1 GiB memtable and an 11 GiB block cache), which suits a dedicated database
-/// server, not a bot backend sharing its host; resident memory then grows with every write
-/// until the memtable flushes. We pass explicit sizes instead.
+/// Memory the embedded SurrealKV engine may hold, and when it syncs to disk. SurrealDB sizes
+/// both memories from the machine's RAM (on 24 GiB: a 1 GiB memtable and an 11 GiB block
+/// cache), which suits a dedicated database server, not a bot backend sharing its host;
+/// resident memory then grows with every write until the memtable flushes. We pass explicit
+/// sizes instead.
 #[derive(Debug, Clone, Copy)]
-pub struct EmbeddedLimits {
+pub struct EmbeddedOptions {
     /// Writes buffered in memory before SurrealKV flushes them to a table file.
     pub memtable_bytes: u64,
     /// Cache of table-file blocks read from disk.
     pub block_cache_bytes: u64,
+    /// 0: every commit waits for `fsync` (grouped across concurrent commits). N: commits are
+    /// written to the OS at once (they survive a crash of the process) and synced to the disk
+    /// every N ms (a power loss may take the last N ms).
+    pub sync_ms: u64,
 }
 
-impl Default for EmbeddedLimits {
+impl Default for EmbeddedOptions {
     fn default() -> Self {
         Self {
             memtable_bytes: 8 << 20,
             block_cache_bytes: 8 << 20,
+            sync_ms: 0,
         }
     }
 }
@@ -77,13 +87,21 @@ enum Connection {
 
 impl Connection {
     async fn query(&self, sql: &str, vars: Option<Value>) -> Result<IndexedResults, StoreError> {
-        let response = match (self, vars) {
+        Ok(self.query_unchecked(sql, vars).await?.check()?)
+    }
+
+    /// The response with each statement's own outcome (an error in one does not fail the rest).
+    async fn query_unchecked(
+        &self,
+        sql: &str,
+        vars: Option<Value>,
+    ) -> Result<IndexedResults, StoreError> {
+        Ok(match (self, vars) {
             (Self::Embedded(db), Some(vars)) => db.query(sql).bind(vars).await?,
             (Self::Embedded(db), None) => db.query(sql).await?,
             (Self::Remote(db), Some(vars)) => db.query(sql).bind(vars).await?,
             (Self::Remote(db), None) => db.query(sql).await?,
-        };
-        Ok(response.check()?)
+        })
     }
 }
 
@@ -142,10 +160,20 @@ impl Store {
         index: usize,
     ) -> Result<Vec<T>, StoreError> {
         let mut response = self.db.query(sql, Some(vars)).await?;
-        let rows: Vec<Value> = response.take(index)?;
-        rows.into_iter()
-            .map(|row| serde_json::from_value(row).map_err(StoreError::from))
-            .collect()
+        decode(response.take(index)?)
+    }
+
+    /// Runs statements in one round trip and decodes the rows of each; a statement that failed
+    /// is an error of its own.
+    async fn statements(
+        &self,
+        sql: &str,
+        vars: Value,
+    ) -> Result<Vec<Result<Vec<Value>, StoreError>>, StoreError> {
+        let mut response = self.db.query_unchecked(sql, Some(vars)).await?;
+        Ok((0..response.num_statements())
+            .map(|index| response.take::<Vec<Value>>(index).map_err(StoreError::from))
+            .collect())
     }
 
     /// Runs statements for their effect only.
@@ -153,6 +181,13 @@ impl Store {
         self.db.query(sql, Some(vars)).await?;
         Ok(())
     }
+}
+
+/// Rows as records.
+fn decode<T: DeserializeOwned>(rows: Vec<Value>) -> Result<Vec<T>, StoreError> {
+    rows.into_iter()
+        .map(|row| serde_json::from_value(row).map_err(StoreError::from))
+        .collect()
 }
 
 fn engine_name(url: &str) -> &'static str {

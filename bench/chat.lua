@@ -1,0 +1,18 @@
+-- wrk script: POST /api/chat with an API key of scope `chat`, each request a new user (so a new
+-- conversation: requests of one conversation run one after the other by design).
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-API-Key"] = os.getenv("BENCH_KEY")
+
+local threads = 0
+function setup(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+
+local n = 0
+function request()
+  n = n + 1
+  return wrk.format(nil, nil, nil,
+    string.format('{"message":"hello there","userId":"load-%d-%d"}', id, n))
+end
