@@ -88,26 +88,17 @@ async fn serve(loader: ConfigLoader) -> anyhow::Result<()> {
     );
     println!("login (one use, 5 minutes): {}", running.login_url);
     println!("a new link any time: chatai login-link [--permanent]");
-    release_startup_code();
+    // Start-up is over: its code pages go back to the kernel, and again whenever the server
+    // rests (see [`crate::footprint`]).
+    let footprint = tokio::spawn(crate::footprint::release_code_when_idle());
     shutdown_signal().await;
+    footprint.abort();
     // Whoever read our banner may be gone; a closed stdout must not turn shutdown into a panic.
     if writeln!(std::io::stdout(), "shutting down").is_err() {
         tracing::info!("shutting down (stdout closed)");
     }
     running.shutdown().await;
     Ok(())
-}
-
-/// Start-up is over: its code pages go back to the kernel (see [`crate::footprint`]).
-fn release_startup_code() {
-    tokio::task::spawn_blocking(|| match crate::footprint::release_startup_code() {
-        Ok(released) => tracing::debug!(
-            mappings = released.mappings,
-            bytes = released.bytes,
-            "start-up code paged out"
-        ),
-        Err(err) => tracing::debug!(error = %err, "start-up code not paged out"),
-    });
 }
 
 async fn shutdown_signal() {

@@ -19,6 +19,7 @@ pub async fn observe_request(
     res: &mut Response,
     ctrl: &mut FlowCtrl,
 ) {
+    crate::footprint::note_request();
     let id = req
         .headers()
         .get(REQUEST_ID)
