@@ -244,6 +244,39 @@ async fn history_and_stats_follow_the_users_turns() {
     assert_eq!(stats["data"]["toolCalls"], 1);
     assert_eq!(stats["data"]["totalTokens"], 3 * (prompt + completion));
     assert_eq!(stats["data"]["byDay"].as_array().map(Vec::len), Some(1));
+    // Three answers (the tool call, "42", "bye"), all from the one channel and model.
+    assert_eq!(
+        stats["data"]["byModel"],
+        json!([{"channel": "gemini", "model": upstream.model, "answers": 3,
+                "promptTokens": 3 * prompt, "completionTokens": 3 * completion}])
+    );
+
+    // A group's activity, and one user's within it, apart from the user's private chat.
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/api/chat",
+            json!({"message": "hi all", "userId": 78, "groupId": "g1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for (query, messages) in [
+        ("groupId=g1", 2),
+        ("groupId=g1&userId=78", 2),
+        ("groupId=g1&userId=77", 0),
+        ("userId=78", 2),
+        ("groupId=g2", 0),
+    ] {
+        let (status, stats) = server
+            .get(&format!("/api/chat/stats?{query}&period=day"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{query}: {stats}");
+        assert_eq!(stats["data"]["totalMessages"], messages, "{query}: {stats}");
+        let answers = stats["data"]["byModel"][0]["answers"].as_u64().unwrap_or(0);
+        assert_eq!(answers, messages / 2, "{query}: {stats}");
+    }
+    let (status, body) = server.get("/api/chat/stats?period=day").await;
+    assert_error(status, &body, 400, "VALIDATION_ERROR");
 
     let (status, deleted) = server
         .call(Method::DELETE, "/api/chat/history", json!({"userId": "77"}))

@@ -11,7 +11,7 @@ use super::AppDepot;
 use super::error::ApiError;
 use super::reply::{ApiResult, Deleted, Reply};
 use crate::chat::ChatInput;
-use crate::store::now_ms;
+use crate::store::{StatsScope, now_ms};
 
 /// Under `/api/chat`, whose access it keeps.
 pub fn router() -> Router {
@@ -110,20 +110,39 @@ struct Stats {
     total_tokens: u64,
     tool_calls: u64,
     by_day: Vec<DayView>,
+    /// The answers per channel and model, and the tokens they used.
+    by_model: Vec<ModelView>,
 }
 
-/// A user's chat activity over a period
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ModelView {
+    channel: String,
+    model: Option<String>,
+    answers: u64,
+    prompt_tokens: u64,
+    completion_tokens: u64,
+}
+
+/// Chat activity of a user, a group, or a user in a group, over a period
 ///
-/// `period`: `day` (today, UTC), `week` (the last 7 days) or `month` (the last 30), default
-/// `week`. Counts the messages of the user's turns in every conversation.
+/// `userId`, `groupId` or both (at least one). `period`: `day` (today, UTC), `week` (the last 7
+/// days) or `month` (the last 30), default `week`. Counts the messages of the matching turns in
+/// every conversation, per day, and the answers and tokens per channel and model.
 #[endpoint(tags("chat"))]
 async fn stats(
     #[allow(non_snake_case)] userId: QueryParam<String, false>,
+    #[allow(non_snake_case)] groupId: QueryParam<String, false>,
     period: QueryParam<String, false>,
     depot: &mut Depot,
 ) -> ApiResult<Stats> {
     let state = depot.app().clone();
-    let user_id = super::input::required(userId.into_inner(), "userId")?;
+    let user_id = userId.into_inner().filter(|id| !id.is_empty());
+    let group_id = groupId.into_inner().filter(|id| !id.is_empty());
+    if user_id.is_none() && group_id.is_none() {
+        return Err(ApiError::validation("userId or groupId is required")
+            .with_details(json!({ "field": "userId" })));
+    }
     const DAY: i64 = 86_400_000;
     let today = now_ms().div_euclid(DAY) * DAY;
     let since = match period.into_inner().as_deref() {
@@ -135,7 +154,11 @@ async fn stats(
                 .with_details(json!({ "field": "period" })));
         }
     };
-    let days = state.store.chat_stats(&user_id, since).await?;
+    let scope = StatsScope {
+        user_id: user_id.as_deref(),
+        group_id: group_id.as_deref(),
+    };
+    let (days, models) = state.store.chat_stats(scope, since).await?;
     Ok(Reply::ok(Stats {
         total_messages: days.iter().map(|d| d.messages).sum(),
         total_tokens: days.iter().map(|d| d.tokens).sum(),
@@ -149,6 +172,16 @@ async fn stats(
                     .to_string(),
                 messages: d.messages,
                 tokens: d.tokens,
+            })
+            .collect(),
+        by_model: models
+            .into_iter()
+            .map(|m| ModelView {
+                channel: m.channel,
+                model: m.model,
+                answers: m.answers,
+                prompt_tokens: m.prompt_tokens,
+                completion_tokens: m.completion_tokens,
             })
             .collect(),
     }))

@@ -73,6 +73,23 @@ pub struct MemoryQuery<'a> {
     pub limit: u32,
 }
 
+/// Whose chat activity: a user's, a group's, or a user's in a group (at least one is set).
+#[derive(Debug, Clone, Copy)]
+pub struct StatsScope<'a> {
+    pub user_id: Option<&'a str>,
+    pub group_id: Option<&'a str>,
+}
+
+/// The answers of one channel and model over a period, and the tokens they used.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModelStats {
+    pub channel: String,
+    pub model: Option<String>,
+    pub answers: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
 /// A finished turn to store.
 pub struct Turn<'a> {
     pub conversation: &'a ConversationRecord,
@@ -263,19 +280,41 @@ impl Store {
         Ok(rows.len())
     }
 
-    /// A user's messages per day since `since` (Unix ms), oldest day first.
-    pub async fn chat_stats(&self, user_id: &str, since: i64) -> Result<Vec<DayStats>, StoreError> {
-        self.rows(
+    /// Chat activity since `since` (Unix ms) of the turns of one user, one group, or one user
+    /// in one group: per day, and per channel and model (the answers' usage), in one round trip.
+    pub async fn chat_stats(
+        &self,
+        scope: StatsScope<'_>,
+        since: i64,
+    ) -> Result<(Vec<DayStats>, Vec<ModelStats>), StoreError> {
+        let mut condition = String::from("timestamp >= $since");
+        if scope.user_id.is_some() {
+            condition.push_str(" AND user_id = $user_id");
+        }
+        if scope.group_id.is_some() {
+            condition.push_str(" AND group_id = $group_id");
+        }
+        let sql = format!(
             "SELECT day, count() AS messages, math::sum(tokens) AS tokens, \
                     math::sum(calls) AS tool_calls \
              FROM (SELECT math::floor(timestamp / 86400000) AS day, \
                           (prompt_tokens ?? 0) + (completion_tokens ?? 0) AS tokens, \
                           (IF role = 'tool' THEN 1 ELSE 0 END) AS calls \
-                   FROM message WHERE user_id = $user_id AND timestamp >= $since) \
-             GROUP BY day ORDER BY day",
-            json!({ "user_id": user_id, "since": since }),
-            0,
-        )
-        .await
+                   FROM message WHERE {condition}) \
+             GROUP BY day ORDER BY day;
+             SELECT channel, model, count() AS answers, \
+                    math::sum(prompt_tokens ?? 0) AS prompt_tokens, \
+                    math::sum(completion_tokens ?? 0) AS completion_tokens \
+             FROM message WHERE {condition} AND role = 'assistant' AND channel != NONE \
+             GROUP BY channel, model ORDER BY channel, model;"
+        );
+        let vars = json!({ "user_id": scope.user_id, "group_id": scope.group_id, "since": since });
+        let mut results = self.statements(&sql, vars).await?.into_iter();
+        let mut next = || {
+            results
+                .next()
+                .unwrap_or_else(|| Err(StoreError::Missing("a statement's result")))
+        };
+        Ok((decode(next()?)?, decode(next()?)?))
     }
 }

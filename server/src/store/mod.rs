@@ -21,7 +21,8 @@ use surrealdb::{IndexedResults, Surreal};
 pub use auth::{ApiKeyRecord, LoginTokenRecord};
 pub use channels::ChannelRecord;
 pub use conversations::{
-    ConversationRecord, DayStats, MemoryQuery, MessageRecord, Turn, TurnContext,
+    ConversationRecord, DayStats, MemoryQuery, MessageRecord, ModelStats, StatsScope, Turn,
+    TurnContext,
 };
 pub use extensions::{ExtensionEvent, ExtensionRecord, ToolSummary};
 pub use kv::KvUsage;
