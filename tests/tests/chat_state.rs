@@ -287,3 +287,73 @@ async fn history_and_stats_follow_the_users_turns() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn conversations_page_newest_first_with_a_cursor() {
+    let server = TestServer::start().await;
+    let _upstream = with_upstream(&server, Protocol::Openai).await;
+    // Five private conversations and one group conversation (two users in it).
+    for (user, group) in [
+        ("p1", None),
+        ("p2", None),
+        ("p3", None),
+        ("p4", None),
+        ("p5", None),
+        ("m1", Some("g")),
+        ("m2", Some("g")),
+    ] {
+        let mut body = json!({"message": "hello", "userId": user});
+        if let Some(group) = group {
+            body["groupId"] = json!(group);
+        }
+        let (status, body) = server.call(Method::POST, "/api/chat", body).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (mut seen, mut cursor, mut pages) = (Vec::new(), None::<String>, 0);
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("/api/conversations?limit=2&cursor={cursor}"),
+            None => "/api/conversations?limit=2".to_owned(),
+        };
+        let (status, page) = server.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        pages += 1;
+        let items = page["data"]["items"].as_array().expect("items");
+        assert!(items.len() <= 2, "{page}");
+        seen.extend(items.iter().map(|c| {
+            (
+                c["id"].as_str().unwrap_or_default().to_owned(),
+                c["updatedAt"].as_str().unwrap_or_default().to_owned(),
+            )
+        }));
+        match page["data"]["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+        assert!(pages < 10, "the cursor does not advance");
+    }
+    assert_eq!(pages, 3);
+    let ids: Vec<&str> = seen.iter().map(|(id, _)| id.as_str()).collect();
+    let mut expected = vec![
+        "user:p1", "user:p2", "user:p3", "user:p4", "user:p5", "group:g",
+    ];
+    let mut sorted = ids.clone();
+    sorted.sort();
+    expected.sort();
+    assert_eq!(sorted, expected, "every conversation once: {ids:?}");
+    // Newest first: the group, written last, leads.
+    assert_eq!(ids[0], "group:g");
+    assert!(seen.windows(2).all(|w| w[0].1 >= w[1].1), "{seen:?}");
+
+    let (status, page) = server.get("/api/conversations?groupId=g").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["data"]["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(page["data"]["items"][0]["messageCount"], 4);
+    let (status, page) = server.get("/api/conversations?userId=p3").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["data"]["items"][0]["id"], "user:p3");
+    assert!(page["data"]["nextCursor"].is_null());
+    let (status, body) = server.get("/api/conversations?cursor=not-ours").await;
+    assert_error(status, &body, 400, "VALIDATION_ERROR");
+    server.stop().await;
+}

@@ -55,27 +55,60 @@ impl From<ConversationRecord> for ConversationView {
 #[serde(rename_all = "camelCase")]
 struct Page {
     items: Vec<ConversationView>,
-    /// Not paged beyond `limit` yet: always `null`.
+    /// Pass as `cursor` for the next page; `null` on the last.
     next_cursor: Option<String>,
 }
 
+/// A page's end as an opaque cursor: the last conversation's `updated_at` and id.
+fn cursor_of(conversation: &ConversationRecord) -> String {
+    use base64::Engine;
+    let raw = format!("{}:{}", conversation.updated_at, conversation.id);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn parse_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
+    use base64::Engine;
+    let invalid = || {
+        ApiError::validation("cursor is not one this server gave out")
+            .with_details(json!({ "field": "cursor" }))
+    };
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| invalid())?;
+    let raw = String::from_utf8(raw).map_err(|_| invalid())?;
+    let (at, id) = raw.split_once(':').ok_or_else(invalid)?;
+    Ok((at.parse().map_err(|_| invalid())?, id.to_owned()))
+}
+
 /// Conversations, newest first
+///
+/// `limit` per page (default 50, max 500); `cursor`: the previous page's `nextCursor`.
 #[endpoint(tags("conversations"))]
 async fn list_conversations(
-    user_id: QueryParam<String, false>,
-    group_id: QueryParam<String, false>,
+    #[allow(non_snake_case)] userId: QueryParam<String, false>,
+    #[allow(non_snake_case)] groupId: QueryParam<String, false>,
     limit: QueryParam<u32, false>,
+    cursor: QueryParam<String, false>,
     depot: &mut Depot,
 ) -> ApiResult<Page> {
     let state = depot.app().clone();
     let limit = super::input::limit(limit.into_inner(), 50)?;
-    let rows = state
+    let after = cursor.as_deref().map(parse_cursor).transpose()?;
+    let after = after.as_ref().map(|(at, id)| (*at, id.as_str()));
+    // One more than a page tells whether there is a next one.
+    let mut rows = state
         .store
-        .conversations(user_id.as_deref(), group_id.as_deref(), limit)
+        .conversations(userId.as_deref(), groupId.as_deref(), after, limit + 1)
         .await?;
+    let next_cursor = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(cursor_of)
+    } else {
+        None
+    };
     Ok(Reply::ok(Page {
         items: rows.into_iter().map(Into::into).collect(),
-        next_cursor: None,
+        next_cursor,
     }))
 }
 

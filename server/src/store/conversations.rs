@@ -212,14 +212,21 @@ impl Store {
         .await
     }
 
-    /// Newest first.
+    /// Newest first (by `updated_at`, then id), after `after` (`(updated_at, id)` of the last
+    /// one of the previous page).
     pub async fn conversations(
         &self,
         user_id: Option<&str>,
         group_id: Option<&str>,
+        after: Option<(i64, &str)>,
         limit: u32,
     ) -> Result<Vec<ConversationRecord>, StoreError> {
         let mut conditions = Vec::new();
+        if after.is_some() {
+            conditions.push(
+                "(updated_at < $after_at OR (updated_at = $after_at AND record::id(id) < $after_id))",
+            );
+        }
         if user_id.is_some() {
             conditions.push("user_id = $user_id");
         }
@@ -234,9 +241,10 @@ impl Store {
         self.rows(
             &format!(
                 "SELECT {CONVERSATION_FIELDS} FROM conversation {filter} \
-                 ORDER BY updated_at DESC LIMIT $limit"
+                 ORDER BY updated_at DESC, id DESC LIMIT $limit"
             ),
-            json!({ "user_id": user_id, "group_id": group_id, "limit": limit }),
+            json!({ "user_id": user_id, "group_id": group_id, "limit": limit,
+                    "after_at": after.map(|(at, _)| at), "after_id": after.map(|(_, id)| id) }),
             0,
         )
         .await
