@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::memories::{self, MemoryRecord, memory_scope};
-use super::{Store, StoreError, decode, present_fields};
+use super::{Store, StoreError, present_fields};
 
 /// One stored message.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -140,17 +140,12 @@ impl Store {
             vars["query"] = json!(query);
             vars["memory_limit"] = json!(wanted.limit);
         }
-        let mut results = self.statements(&sql, vars).await?.into_iter();
-        let mut next = || {
-            results
-                .next()
-                .unwrap_or_else(|| Err(StoreError::Missing("a statement's result")))
-        };
-        let conversation = decode::<ConversationRecord>(next()?)?.into_iter().next();
-        let mut history = decode::<MessageRecord>(next()?)?;
+        let mut results = self.statements(&sql, vars).await?;
+        let conversation = results.next::<ConversationRecord>()?.into_iter().next();
+        let mut history = results.next::<MessageRecord>()?;
         history.reverse();
         let memories = match memories {
-            Some(_) => next().and_then(decode::<MemoryRecord>),
+            Some(_) => results.next::<MemoryRecord>(),
             None => Ok(Vec::new()),
         };
         Ok(TurnContext {
@@ -317,12 +312,7 @@ impl Store {
              GROUP BY channel, model ORDER BY channel, model;"
         );
         let vars = json!({ "user_id": scope.user_id, "group_id": scope.group_id, "since": since });
-        let mut results = self.statements(&sql, vars).await?.into_iter();
-        let mut next = || {
-            results
-                .next()
-                .unwrap_or_else(|| Err(StoreError::Missing("a statement's result")))
-        };
-        Ok((decode(next()?)?, decode(next()?)?))
+        let mut results = self.statements(&sql, vars).await?;
+        Ok((results.next()?, results.next()?))
     }
 }

@@ -164,23 +164,33 @@ impl Store {
         decode(response.take(index)?)
     }
 
-    /// Runs statements in one round trip and decodes the rows of each; a statement that failed
-    /// is an error of its own.
-    async fn statements(
-        &self,
-        sql: &str,
-        vars: Value,
-    ) -> Result<Vec<Result<Vec<Value>, StoreError>>, StoreError> {
+    /// Runs statements in one round trip; their results are read in order, a statement that
+    /// failed being an error of its own.
+    async fn statements(&self, sql: &str, vars: Value) -> Result<Statements, StoreError> {
         let mut response = self.db.query_unchecked(sql, Some(vars)).await?;
-        Ok((0..response.num_statements())
+        let results: Vec<_> = (0..response.num_statements())
             .map(|index| response.take::<Vec<Value>>(index).map_err(StoreError::from))
-            .collect())
+            .collect();
+        Ok(Statements(results.into_iter()))
     }
 
     /// Runs statements for their effect only.
     async fn execute(&self, sql: &str, vars: Value) -> Result<(), StoreError> {
         self.db.query(sql, Some(vars)).await?;
         Ok(())
+    }
+}
+
+/// The results of [`Store::statements`], in statement order.
+struct Statements(std::vec::IntoIter<Result<Vec<Value>, StoreError>>);
+
+impl Statements {
+    /// The next statement's rows as records.
+    fn next<T: DeserializeOwned>(&mut self) -> Result<Vec<T>, StoreError> {
+        self.0
+            .next()
+            .unwrap_or(Err(StoreError::Missing("a statement's result")))
+            .and_then(decode)
     }
 }
 
