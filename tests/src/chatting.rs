@@ -66,6 +66,11 @@ pub fn sse_events(text: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// `POST /api/chat` as admin: the status and the body.
+pub async fn chat(server: &TestServer, body: Value) -> (StatusCode, Value) {
+    server.call(Method::POST, "/api/chat", body).await
+}
+
 /// `POST /api/chat/stream` as admin: the status and the events.
 pub async fn chat_stream(server: &TestServer, body: Value) -> (StatusCode, Vec<(String, Value)>) {
     let response = server

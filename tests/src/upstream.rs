@@ -334,7 +334,8 @@ impl Server {
                 let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\nconnection: close\r\n\r\n{\"id\":";
                 let _ = socket.write_all(head.as_bytes()).await;
             }
-            Step::Text(text) if !stream => {
+            // Whole answers: a cut or a trickle only exists in a stream.
+            Step::Text(text) | Step::CutAfterContent(text) | Step::Trickle(text, _) if !stream => {
                 write_json(
                     &mut socket,
                     200,
@@ -345,15 +346,6 @@ impl Server {
             }
             Step::ToolCalls(calls) if !stream => {
                 write_json(&mut socket, 200, "", &self.whole(None, &calls).to_string()).await;
-            }
-            Step::CutAfterContent(text) | Step::Trickle(text, _) if !stream => {
-                write_json(
-                    &mut socket,
-                    200,
-                    "",
-                    &self.whole(Some(&text), &[]).to_string(),
-                )
-                .await;
             }
             step => self.stream(&mut socket, step).await,
         }

@@ -3,7 +3,7 @@
 //! matrix; `chat_state.rs`: memories, presets, history, concurrent turns).
 
 use chatai_tests::chatting::{
-    CHANNEL_KEY as KEY, add_channel, calculator_call, chat_stream, with_upstream,
+    CHANNEL_KEY as KEY, add_channel, calculator_call, chat, chat_stream, with_upstream,
 };
 use chatai_tests::upstream::{Protocol, Step, Upstream, WITHOUT_TOOLS, refused_base_url};
 use chatai_tests::{TestServer, assert_error};
@@ -101,7 +101,7 @@ async fn each_protocol_calls_a_tool_and_answers_sync_and_streamed() {
                         .to_owned(),
                 )
             } else {
-                let (status, body) = server.call(Method::POST, "/api/chat", request).await;
+                let (status, body) = chat(&server, request).await;
                 assert_eq!(status, StatusCode::OK, "{protocol:?}: {body}");
                 let data = &body["data"];
                 assert_eq!(data["channel"], protocol.kind());
@@ -186,13 +186,7 @@ async fn two_calls_in_one_turn_run_concurrently() {
         ])],
         Step::Text("both timed out".into()),
     );
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/api/chat",
-            json!({"message": "spin twice", "userId": "u1"}),
-        )
-        .await;
+    let (status, body) = chat(&server, json!({"message": "spin twice", "userId": "u1"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let calls = body["data"]["toolCalls"].as_array().expect("calls");
     assert_eq!(calls.len(), 2);
@@ -241,13 +235,7 @@ async fn the_loop_stops_at_max_tool_rounds_and_still_answers() {
     let server = TestServer::start_with("[llm]\nmax_tool_rounds = 2\n").await;
     let upstream = with_upstream(&server, Protocol::Claude).await;
     upstream.script([], calculator_call("again"));
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/api/chat",
-            json!({"message": "loop", "userId": "u2"}),
-        )
-        .await;
+    let (status, body) = chat(&server, json!({"message": "loop", "userId": "u2"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["toolCalls"].as_array().map(Vec::len), Some(2));
     assert_eq!(body["data"]["content"], WITHOUT_TOOLS);
@@ -289,13 +277,11 @@ async fn a_failure_before_content_fails_over_and_after_content_ends_the_stream()
         [Step::Status(500, None)],
         Step::Text("from the first".into()),
     );
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/api/chat",
-            json!({"message": "hi", "userId": "f1", "model": "shared-model"}),
-        )
-        .await;
+    let (status, body) = chat(
+        &server,
+        json!({"message": "hi", "userId": "f1", "model": "shared-model"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["channel"], "second");
     assert_eq!(body["data"]["content"], "from the second");
@@ -344,13 +330,11 @@ async fn a_failure_before_content_fails_over_and_after_content_ends_the_stream()
 #[tokio::test]
 async fn all_failed_is_502_with_attempts_and_none_usable_is_503() {
     let server = TestServer::start().await;
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/api/chat",
-            json!({"message": "hi", "userId": "n1", "model": "m"}),
-        )
-        .await;
+    let (status, body) = chat(
+        &server,
+        json!({"message": "hi", "userId": "n1", "model": "m"}),
+    )
+    .await;
     assert_error(status, &body, 503, "CHANNEL_UNAVAILABLE");
 
     let refused = refused_base_url().await;
@@ -358,13 +342,11 @@ async fn all_failed_is_502_with_attempts_and_none_usable_is_503() {
     broken.script([], Step::Malformed);
     add_channel(&server, "refused", "openai", &refused, "m", 0, 1500).await;
     add_channel(&server, "broken", "claude", &broken.base_url, "m", 1, 1500).await;
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/api/chat",
-            json!({"message": "hi", "userId": "n1", "model": "m"}),
-        )
-        .await;
+    let (status, body) = chat(
+        &server,
+        json!({"message": "hi", "userId": "n1", "model": "m"}),
+    )
+    .await;
     assert_error(status, &body, 502, "API_ERROR");
     let attempts = body["details"]["attempts"].as_array().expect("attempts");
     let channels: Vec<&str> = attempts
@@ -396,13 +378,11 @@ async fn all_failed_is_502_with_attempts_and_none_usable_is_503() {
             .await;
         assert_eq!(status, StatusCode::OK);
     }
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/api/chat",
-            json!({"message": "hi", "userId": "n1", "model": "m"}),
-        )
-        .await;
+    let (status, body) = chat(
+        &server,
+        json!({"message": "hi", "userId": "n1", "model": "m"}),
+    )
+    .await;
     assert_error(status, &body, 503, "CHANNEL_UNAVAILABLE");
     server.stop().await;
 }
@@ -428,13 +408,7 @@ async fn keys_are_masked_and_a_masked_key_sent_back_keeps_the_stored_one() {
         .await;
     assert_eq!(status, StatusCode::OK, "{updated}");
     assert_eq!(updated["data"]["priority"], 5);
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/api/chat",
-            json!({"message": "hi", "userId": "k1"}),
-        )
-        .await;
+    let (status, body) = chat(&server, json!({"message": "hi", "userId": "k1"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let last = upstream.requests().pop().expect("a request");
     assert_eq!(
@@ -477,13 +451,7 @@ fn schema_keys(schema: &Value, out: &mut Vec<String>) {
 async fn gemini_receives_tool_schemas_in_its_subset() {
     let server = TestServer::start().await;
     let upstream = with_upstream(&server, Protocol::Gemini).await;
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/api/chat",
-            json!({"message": "hi", "userId": "g1"}),
-        )
-        .await;
+    let (status, body) = chat(&server, json!({"message": "hi", "userId": "g1"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let request = upstream.requests().pop().expect("a request");
     let declarations = request.body["tools"][0]["functionDeclarations"]

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chatai_tests::TestServer;
-use chatai_tests::chatting::{add_channel, sse_events};
+use chatai_tests::chatting::{add_channel, chat, sse_events};
 use chatai_tests::upstream::{Protocol, Step, Upstream, refused_base_url};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -184,13 +184,11 @@ async fn a_cooled_down_channel_is_skipped_then_probed_back_by_itself() {
     let chat = |user: &'static str| {
         let server = &server;
         async move {
-            let (status, body) = server
-                .call(
-                    Method::POST,
-                    "/api/chat",
-                    json!({"message": "hi", "userId": user, "model": "m"}),
-                )
-                .await;
+            let (status, body) = chat(
+                server,
+                json!({"message": "hi", "userId": user, "model": "m"}),
+            )
+            .await;
             assert_eq!(status, StatusCode::OK, "{body}");
             body["data"]["channel"]
                 .as_str()

@@ -1,7 +1,7 @@
 //! What chats keep: memories per user and group, presets, history and stats, and whole turns
 //! under concurrency.
 
-use chatai_tests::chatting::{calculator_call, with_upstream};
+use chatai_tests::chatting::{calculator_call, chat, with_upstream};
 use chatai_tests::upstream::{Protocol, Step};
 use chatai_tests::{TestServer, assert_error};
 use reqwest::{Method, StatusCode};
@@ -49,13 +49,11 @@ async fn the_relevant_memories_of_that_user_in_that_group_reach_the_prompt() {
     assert_eq!(contents.len(), 2, "{contents:?}");
     assert!(contents.iter().all(|c| c.contains("tea")));
 
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/api/chat",
-            json!({"message": "which tea should I buy", "userId": "m1", "groupId": "A"}),
-        )
-        .await;
+    let (status, body) = chat(
+        &server,
+        json!({"message": "which tea should I buy", "userId": "m1", "groupId": "A"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["conversationId"], "group:A");
     let system = upstream.requests().pop().expect("request").body["messages"][0]["content"]
@@ -112,13 +110,11 @@ async fn presets_builtin_read_only_copies_and_the_default() {
         .call(Method::DELETE, "/api/presets/pirate", json!({}))
         .await;
     assert_error(status, &body, 409, "CONFLICT");
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/api/chat",
-            json!({"message": "ahoy", "userId": "p1", "username": "Ann"}),
-        )
-        .await;
+    let (status, body) = chat(
+        &server,
+        json!({"message": "ahoy", "userId": "p1", "username": "Ann"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let request = upstream.requests().pop().expect("request");
     assert_eq!(
@@ -130,13 +126,11 @@ async fn presets_builtin_read_only_copies_and_the_default() {
         request.body["system"]
     );
     assert_eq!(request.body["temperature"], 0.5);
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/api/chat",
-            json!({"message": "x", "userId": "p1", "presetId": "nope"}),
-        )
-        .await;
+    let (status, body) = chat(
+        &server,
+        json!({"message": "x", "userId": "p1", "presetId": "nope"}),
+    )
+    .await;
     assert_error(status, &body, 404, "NOT_FOUND");
     server.stop().await;
 }
@@ -149,13 +143,11 @@ async fn concurrent_chats_keep_every_turn_whole() {
     let one = (0..16).map(|i| {
         let server = &server;
         async move {
-            server
-                .call(
-                    Method::POST,
-                    "/api/chat",
-                    json!({"message": format!("message {i}"), "userId": "c1"}),
-                )
-                .await
+            chat(
+                server,
+                json!({"message": format!("message {i}"), "userId": "c1"}),
+            )
+            .await
         }
     });
     for (status, body) in futures_util::future::join_all(one).await {
@@ -177,13 +169,11 @@ async fn concurrent_chats_keep_every_turn_whole() {
     let many = (0..64).map(|i| {
         let server = &server;
         async move {
-            server
-                .call(
-                    Method::POST,
-                    "/api/chat",
-                    json!({"message": "hi", "userId": format!("many{i}")}),
-                )
-                .await
+            chat(
+                server,
+                json!({"message": "hi", "userId": format!("many{i}")}),
+            )
+            .await
         }
     });
     let results = futures_util::future::join_all(many).await;
@@ -207,13 +197,7 @@ async fn history_and_stats_follow_the_users_turns() {
         Step::Text("?".into()),
     );
     for message in ["6*7?", "thanks"] {
-        let (status, body) = server
-            .call(
-                Method::POST,
-                "/api/chat",
-                json!({"message": message, "userId": 77}),
-            )
-            .await;
+        let (status, body) = chat(&server, json!({"message": message, "userId": 77})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     let (status, history) = server.get("/api/chat/history?userId=77").await;
@@ -252,13 +236,11 @@ async fn history_and_stats_follow_the_users_turns() {
     );
 
     // A group's activity, and one user's within it, apart from the user's private chat.
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/api/chat",
-            json!({"message": "hi all", "userId": 78, "groupId": "g1"}),
-        )
-        .await;
+    let (status, body) = chat(
+        &server,
+        json!({"message": "hi all", "userId": 78, "groupId": "g1"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     for (query, messages) in [
         ("groupId=g1", 2),
@@ -306,7 +288,7 @@ async fn conversations_page_newest_first_with_a_cursor() {
         if let Some(group) = group {
             body["groupId"] = json!(group);
         }
-        let (status, body) = server.call(Method::POST, "/api/chat", body).await;
+        let (status, body) = chat(&server, body).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     let (mut seen, mut cursor, mut pages) = (Vec::new(), None::<String>, 0);
