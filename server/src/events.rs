@@ -21,6 +21,7 @@ pub enum Event {
     ExtensionChanged(ExtensionChanged),
     ConfigChanged(ConfigChanged),
     ToolProgress(ToolProgress),
+    Mcp(McpServerEvent),
 }
 
 impl Event {
@@ -30,6 +31,10 @@ impl Event {
         "extension_changed",
         "config_changed",
         "tool_progress",
+        "mcp_connected",
+        "mcp_disconnected",
+        "mcp_error",
+        "mcp_tools_updated",
     ];
 
     /// The SSE event name.
@@ -39,6 +44,12 @@ impl Event {
             Event::ExtensionChanged(_) => "extension_changed",
             Event::ConfigChanged(_) => "config_changed",
             Event::ToolProgress(_) => "tool_progress",
+            Event::Mcp(event) => match event.change {
+                McpChange::Connected => "mcp_connected",
+                McpChange::Disconnected => "mcp_disconnected",
+                McpChange::Error => "mcp_error",
+                McpChange::ToolsUpdated => "mcp_tools_updated",
+            },
         }
     }
 }
@@ -83,6 +94,40 @@ pub struct ToolProgress {
     pub done: u32,
     pub total: Option<u32>,
     pub message: String,
+}
+
+/// What happened to an MCP server we connect to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum McpChange {
+    Connected,
+    Disconnected,
+    Error,
+    ToolsUpdated,
+}
+
+impl McpChange {
+    /// The name `/api/mcp/sse` gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            McpChange::Connected => "connected",
+            McpChange::Disconnected => "disconnected",
+            McpChange::Error => "error",
+            McpChange::ToolsUpdated => "tools_updated",
+        }
+    }
+}
+
+/// An MCP server connected, went away, failed, or changed its tools.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct McpServerEvent {
+    #[serde(skip)]
+    pub change: McpChange,
+    pub server: String,
+    /// `connected`, `connecting`, `disconnected` or `error`.
+    pub status: String,
+    pub error: Option<String>,
+    pub tool_count: usize,
 }
 
 /// Events a subscriber may fall behind by before it is dropped.

@@ -23,6 +23,7 @@ pub mod footprint;
 pub mod http;
 pub mod llm;
 pub mod manifest;
+pub mod mcp;
 mod server;
 pub mod state;
 pub mod store;

@@ -23,6 +23,8 @@ use crate::extensions::custom::CustomExtensions;
 use crate::extensions::{ExtensionHost, KvBackend, KvQuota, builtins};
 use crate::http::{Gatekeeper, RateLimiter, envelope_catcher, guard_request, observe_request};
 use crate::llm::LlmClient;
+use crate::mcp::McpManager;
+use crate::mcp::endpoint::McpEndpoint;
 use crate::state::{AppState, Services};
 use crate::store::{EmbeddedOptions, Store, StoreOptions};
 use crate::telemetry;
@@ -43,10 +45,13 @@ pub struct Running {
 impl Running {
     /// Stops accepting, lets requests in flight finish (up to 5 s), stops background tasks.
     pub async fn shutdown(self) {
+        self.state.mcp_endpoint.stop();
         self.handle.stop_graceful(Some(Duration::from_secs(5)));
         if let Err(err) = self.serve.await {
             tracing::warn!(error = %err, "server task ended abnormally");
         }
+        // MCP servers we started are stopped and reaped before we go.
+        self.state.mcp.shutdown().await;
         for task in self.background {
             task.abort();
         }
@@ -166,12 +171,21 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
         .await
         .context("loading presets")?,
     );
+    let mcp = Arc::new(McpManager::new(
+        store.clone(),
+        tools.registry.clone(),
+        events.clone(),
+        config_service.clone(),
+    ));
+    let mcp_servers = mcp.start().await.context("loading MCP servers")?;
+    let mcp_endpoint = McpEndpoint::new(tools.clone(), config_service.clone(), &events);
     let builtins = builtins.len();
     tracing::info!(
         builtins,
         custom = reloaded.loaded,
         custom_failed = reloaded.failed,
         from_cache = reloaded.from_cache,
+        mcp_servers,
         allocation = host.allocation,
         "extensions loaded"
     );
@@ -185,6 +199,8 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
             events,
             channels,
             chat,
+            mcp,
+            mcp_endpoint,
         },
         telemetry::metrics_handle(),
     ));

@@ -12,6 +12,8 @@ use crate::chat::ChatService;
 use crate::config::ConfigService;
 use crate::events::EventBus;
 use crate::extensions::custom::CustomExtensions;
+use crate::mcp::McpManager;
+use crate::mcp::endpoint::McpEndpoint;
 use crate::store::Store;
 use crate::tools::ToolHub;
 
@@ -27,6 +29,10 @@ pub struct Services {
     /// LLM channels: list, health, attempt plans.
     pub channels: Arc<ChannelService>,
     pub chat: Arc<ChatService>,
+    /// MCP servers we connect to.
+    pub mcp: Arc<McpManager>,
+    /// `/mcp`, our tools to MCP clients.
+    pub mcp_endpoint: Arc<McpEndpoint>,
 }
 
 /// The services and what the server knows about itself. Derefs to [`Services`], so a

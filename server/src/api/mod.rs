@@ -9,6 +9,8 @@ mod conversations;
 mod custom;
 pub mod error;
 mod input;
+mod mcp;
+mod mcp_endpoint;
 mod memories;
 mod openapi;
 mod panel;
@@ -87,8 +89,10 @@ fn router() -> Router {
                 .push(conversations::router())
                 .push(system::router())
                 .push(tools::router())
+                .push(mcp::router())
                 .push(openapi::router()),
         )
+        .push(mcp_endpoint::router())
         .push(auth::link_router())
         .push(panel::login_router())
         .push(system::metrics_router())

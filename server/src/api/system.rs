@@ -102,12 +102,10 @@ struct Status {
     db: Db,
     extensions: Counts,
     tools: usize,
-    /// MCP servers; absent until this build has MCP client support.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mcp: Option<McpCounts>,
-    /// LLM channels; absent until this build has chat support.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    channels: Option<ChannelCounts>,
+    /// MCP servers we connect to.
+    mcp: McpCounts,
+    /// LLM channels.
+    channels: ChannelCounts,
 }
 
 /// What runs and how it is doing
@@ -132,8 +130,17 @@ async fn status(depot: &mut Depot) -> ApiResult<Status> {
             custom: state.custom.loaded_count(),
         },
         tools: state.tools.registry.list().len(),
-        mcp: None,
-        channels: None,
+        mcp: {
+            let (connected, total) = state.mcp.counts();
+            McpCounts { connected, total }
+        },
+        channels: {
+            let channels = state.channels.list();
+            ChannelCounts {
+                enabled: channels.iter().filter(|c| c.enabled).count(),
+                total: channels.len(),
+            }
+        },
     }))
 }
 

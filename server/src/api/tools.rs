@@ -75,13 +75,22 @@ struct ToolView {
     dangerous: bool,
     admin_only: bool,
     enabled: bool,
+    /// The extension of a builtin or custom tool.
+    #[serde(skip_serializing_if = "Option::is_none")]
     extension: Option<ExtensionRef>,
+    /// The MCP server of an `mcp` tool.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server: Option<String>,
+    /// The server's own name of an `mcp` tool listed as `<server>__<tool>` (another provider
+    /// offers the same name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    original_name: Option<String>,
 }
 
 fn view(tool: &RegisteredTool, state: &AppState) -> ToolView {
     let config = state.config.current();
     ToolView {
-        name: tool.spec.name.clone(),
+        name: tool.name.clone(),
         description: tool.spec.description.clone(),
         category: tool.spec.category.clone(),
         source: tool.source.as_str().to_owned(),
@@ -89,10 +98,12 @@ fn view(tool: &RegisteredTool, state: &AppState) -> ToolView {
         dangerous: executor::is_dangerous(tool, &config.tools),
         admin_only: executor::is_admin_only(tool, &config.tools),
         enabled: executor::is_enabled(tool, &config.tools),
-        extension: Some(ExtensionRef {
+        extension: (tool.source != Source::Mcp).then(|| ExtensionRef {
             name: tool.provider.clone(),
             version: tool.version.clone(),
         }),
+        server: (tool.source == Source::Mcp).then(|| tool.provider.clone()),
+        original_name: (tool.name != tool.spec.name).then(|| tool.spec.name.clone()),
     }
 }
 

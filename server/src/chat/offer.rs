@@ -23,11 +23,11 @@ pub fn offered(
         .filter(|tool| !is_dangerous(tool, tools_config) || tools_config.allow_dangerous)
         .filter(|tool| admin || !is_admin_only(tool, tools_config))
         .filter(|tool| {
-            preset.tools.allowed.is_empty() || preset.tools.allowed.contains(&tool.spec.name)
+            preset.tools.allowed.is_empty() || preset.tools.allowed.contains(&tool.name)
         })
-        .filter(|tool| !preset.tools.disabled.contains(&tool.spec.name))
+        .filter(|tool| !preset.tools.disabled.contains(&tool.name))
         .map(|tool| ToolDef {
-            name: tool.spec.name.clone(),
+            name: tool.name.clone(),
             description: tool.spec.description.clone(),
             parameters: tool.spec.input_schema.clone(),
         })

@@ -26,6 +26,7 @@ pub struct Config {
     pub chat: ChatConfig,
     pub extensions: ExtensionsConfig,
     pub tools: ToolsConfig,
+    pub mcp: McpConfig,
 }
 
 impl Default for Config {
@@ -45,6 +46,7 @@ impl Default for Config {
             chat: ChatConfig::default(),
             extensions: ExtensionsConfig::default(),
             tools: ToolsConfig::default(),
+            mcp: McpConfig::default(),
         }
     }
 }
@@ -461,6 +463,34 @@ impl Default for ToolsConfig {
             call_timeout_ms: 60_000,
             log_queue_bytes: 4 * 1024 * 1024,
             log_rows_per_second: 200,
+        }
+    }
+}
+
+/// MCP: the servers we connect to (configured through `/api/mcp`), and the `/mcp` endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct McpConfig {
+    /// Offer the tools of connected MCP servers to `/mcp` clients too.
+    pub reexport: bool,
+    /// Servers connected at once at start and by `reconnect-all`.
+    pub connect_concurrency: u32,
+    /// How often a connected server is pinged; one that does not answer within
+    /// `mcp.ping_timeout_ms` is marked `error` and reconnected.
+    pub ping_interval_ms: u64,
+    pub ping_timeout_ms: u64,
+    /// The longest a connection (spawn or dial, handshake and the first listing) may take.
+    pub connect_timeout_ms: u64,
+}
+
+impl Default for McpConfig {
+    fn default() -> Self {
+        Self {
+            reexport: true,
+            connect_concurrency: 4,
+            ping_interval_ms: 5_000,
+            ping_timeout_ms: 2_000,
+            connect_timeout_ms: 30_000,
         }
     }
 }

@@ -68,6 +68,8 @@ error_codes! {
     API_ERROR,
     /// 503: no channel can take the request now.
     CHANNEL_UNAVAILABLE,
+    /// 502: an MCP server refused or failed a request (reading a resource, …).
+    MCP_SERVER_ERROR,
 }
 
 impl std::fmt::Display for ErrorCode {

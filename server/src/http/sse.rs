@@ -32,7 +32,26 @@ where
         .stream(res);
 }
 
+/// Streams the events of `subscription` that `name_of` names, under that name.
+pub fn stream_named<F>(res: &mut Response, subscription: Subscription, name_of: F)
+where
+    F: Fn(&Event) -> Option<&'static str> + Send + Sync + 'static,
+{
+    let events = subscription.into_stream().filter_map(move |event| {
+        let named = name_of(&event).map(|name| Ok::<_, Infallible>(sse_named(&event, name)));
+        std::future::ready(named)
+    });
+    SseKeepAlive::new(events)
+        .max_interval(HEARTBEAT)
+        .comment("heartbeat")
+        .stream(res);
+}
+
 fn sse_of(event: &Event) -> SseEvent {
+    sse_named(event, event.name())
+}
+
+fn sse_named(event: &Event, name: &str) -> SseEvent {
     let data = serde_json::to_string(event).unwrap_or_else(|_| "null".into());
-    SseEvent::default().name(event.name()).text(data)
+    SseEvent::default().name(name).text(data)
 }

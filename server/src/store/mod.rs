@@ -7,6 +7,7 @@ mod conversations;
 mod embedded;
 mod extensions;
 mod kv;
+mod mcp;
 mod memories;
 mod presets;
 mod tools;
@@ -26,6 +27,7 @@ pub use conversations::{
 };
 pub use extensions::{ExtensionEvent, ExtensionRecord, ToolSummary};
 pub use kv::KvUsage;
+pub use mcp::McpServerRecord;
 pub use memories::{MemoryRecord, memory_scope};
 pub use tools::{ToolLogEntry, ToolLogQuery};
 

@@ -52,7 +52,7 @@ pub type CodeOf = fn(&ExecError) -> &'static str;
 
 /// Whether the policy lets a tool run at all (listing shows this as `enabled`).
 pub fn is_enabled(tool: &RegisteredTool, config: &ToolsConfig) -> bool {
-    let name = &tool.spec.name;
+    let name = &tool.name;
     if !tool.provider_enabled || config.disabled_tools.iter().any(|t| t == name) {
         return false;
     }
@@ -64,11 +64,11 @@ pub fn is_enabled(tool: &RegisteredTool, config: &ToolsConfig) -> bool {
 }
 
 pub fn is_dangerous(tool: &RegisteredTool, config: &ToolsConfig) -> bool {
-    tool.spec.dangerous || config.dangerous_tools.contains(&tool.spec.name)
+    tool.spec.dangerous || config.dangerous_tools.contains(&tool.name)
 }
 
 pub fn is_admin_only(tool: &RegisteredTool, config: &ToolsConfig) -> bool {
-    config.admin_only_tools.contains(&tool.spec.name)
+    config.admin_only_tools.contains(&tool.name)
 }
 
 /// Runs tools for every caller (REST, chat, skills, MCP). Nothing else can reach a backend.
@@ -186,7 +186,7 @@ impl ToolExecutor {
     ) -> (Result<ToolOutput, ExecError>, Vec<String>) {
         let refused = |err| (Err(err), Vec::new());
         let config = &full.tools;
-        let name = &tool.spec.name;
+        let name = &tool.name;
         if !is_enabled(tool, config) {
             return refused(ExecError::Disabled(name.clone()));
         }

@@ -1,7 +1,14 @@
 //! One registry of every callable tool, whatever its source. Reads are lock-free snapshots;
 //! listing never runs anything. Every change is published as a `tool_update` event.
+//!
+//! Names. A builtin or custom tool is listed under its own name, and two of them may not share
+//! one (the second provider is refused). An MCP tool is listed under its own name while no
+//! other provider offers that name, and as `<server>__<tool>` while one does (another MCP
+//! server, or a builtin or custom tool). The rule depends only on which providers are
+//! registered, not on the order they came in: when a clash appears or goes away, the MCP tools
+//! concerned are renamed and their servers' `tool_update` events say so.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -12,7 +19,7 @@ use super::spec::ToolSpec;
 use crate::events::{Event, EventBus, ToolUpdate};
 
 /// Where a tool comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     Builtin,
@@ -28,6 +35,11 @@ impl Source {
             "mcp" => Some(Source::Mcp),
             _ => None,
         }
+    }
+
+    /// MCP tools give way: they are renamed on a clash instead of refusing it.
+    fn yields(self) -> bool {
+        self == Source::Mcp
     }
 
     pub fn as_str(self) -> &'static str {
@@ -53,8 +65,11 @@ pub struct Provider {
     pub enabled: bool,
 }
 
-/// A tool ready to be called: its spec, its compiled argument validator, its backend.
+/// A tool ready to be called: its name, its spec, its compiled argument validator, its backend.
 pub struct RegisteredTool {
+    /// The name callers use: the spec's name, or `<server>__<tool>` for a renamed MCP tool.
+    pub name: String,
+    /// As the provider declared it (the backend runs it under `spec.name`).
     pub spec: ToolSpec,
     pub source: Source,
     /// The provider's name (extension or server).
@@ -63,9 +78,25 @@ pub struct RegisteredTool {
     /// Runs it; reachable only from the executor (policy, validation, limits and logging
     /// come first).
     pub(super) backend: Arc<dyn ToolBackend>,
-    pub validator: jsonschema::Validator,
+    pub validator: Arc<jsonschema::Validator>,
     /// `false` while an admin has the whole provider disabled.
     pub provider_enabled: bool,
+}
+
+impl RegisteredTool {
+    /// The same tool under another name.
+    fn renamed(&self, name: String) -> RegisteredTool {
+        RegisteredTool {
+            name,
+            spec: self.spec.clone(),
+            source: self.source,
+            provider: self.provider.clone(),
+            version: self.version.clone(),
+            backend: self.backend.clone(),
+            validator: self.validator.clone(),
+            provider_enabled: self.provider_enabled,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,10 +107,68 @@ pub enum RegistryError {
     Schema(String, String),
 }
 
+type ProviderKey = (Source, String);
+
+/// What writers keep: every provider's tools as declared (under their own names).
+#[derive(Default)]
+struct Providers {
+    tools: BTreeMap<ProviderKey, Vec<Arc<RegisteredTool>>>,
+}
+
+impl Providers {
+    /// The listing: every tool under the name callers use.
+    fn listing(&self) -> BTreeMap<String, Arc<RegisteredTool>> {
+        let mut offered: HashMap<&str, usize> = HashMap::new();
+        for tool in self.tools.values().flatten() {
+            *offered.entry(tool.spec.name.as_str()).or_default() += 1;
+        }
+        let mut listing = BTreeMap::new();
+        for tool in self.tools.values().flatten().filter(|t| !t.source.yields()) {
+            listing.insert(tool.name.clone(), tool.clone());
+        }
+        for tool in self.tools.values().flatten().filter(|t| t.source.yields()) {
+            let name = if offered[tool.spec.name.as_str()] == 1 {
+                tool.spec.name.clone()
+            } else {
+                format!("{}__{}", tool.provider, tool.spec.name)
+            };
+            if listing.contains_key(&name) {
+                tracing::warn!(tool = %tool.spec.name, server = %tool.provider, %name, "tool name taken even with its server prefix; not listed");
+                continue;
+            }
+            let tool = if name == tool.name {
+                tool.clone()
+            } else {
+                Arc::new(tool.renamed(name.clone()))
+            };
+            listing.insert(name, tool);
+        }
+        listing
+    }
+
+    /// A declared name of `specs` that another provider (of a source that does not yield)
+    /// already offers, with that provider.
+    fn clash(&self, key: &ProviderKey, specs: &[ToolSpec]) -> Option<(String, String)> {
+        if key.0.yields() {
+            return None;
+        }
+        self.tools
+            .iter()
+            .filter(|(other, _)| *other != key && !other.0.yields())
+            .flat_map(|(_, tools)| tools)
+            .find_map(|tool| {
+                specs
+                    .iter()
+                    .any(|spec| spec.name == tool.spec.name)
+                    .then(|| (tool.spec.name.clone(), tool.provider.clone()))
+            })
+    }
+}
+
 pub struct ToolRegistry {
     tools: ArcSwap<BTreeMap<String, Arc<RegisteredTool>>>,
     /// Serialises writers (readers never wait).
-    writer: std::sync::Mutex<()>,
+    providers: std::sync::Mutex<Providers>,
     events: Arc<EventBus>,
 }
 
@@ -87,7 +176,7 @@ impl ToolRegistry {
     pub fn new(events: Arc<EventBus>) -> Self {
         Self {
             tools: ArcSwap::default(),
-            writer: std::sync::Mutex::new(()),
+            providers: std::sync::Mutex::default(),
             events,
         }
     }
@@ -100,7 +189,7 @@ impl ToolRegistry {
     /// Swaps the tools of provider `name` (of `source`) for those of `next` in one step, or
     /// removes them (`None`). Calls already running keep the backend they started with, so
     /// they finish on the old version. Nothing changes if a new tool's name belongs to another
-    /// provider.
+    /// provider that does not give way (see the module docs).
     pub fn replace(
         &self,
         name: &str,
@@ -113,63 +202,70 @@ impl ToolRegistry {
                 let validator = jsonschema::validator_for(&spec.input_schema)
                     .map_err(|err| RegistryError::Schema(spec.name.clone(), err.to_string()))?;
                 entries.push(Arc::new(RegisteredTool {
+                    name: spec.name.clone(),
                     spec: spec.clone(),
                     source,
                     provider: name.to_owned(),
                     version: provider.version.clone(),
                     backend: provider.backend.clone(),
-                    validator,
+                    validator: Arc::new(validator),
                     provider_enabled: provider.enabled,
                 }));
             }
         }
-        let _writer = self
-            .writer
+        let key = (source, name.to_owned());
+        let mut providers = self
+            .providers
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(provider) = &next
-            && let Some((taken, owner)) = self.conflicts(name, source, &provider.tools)
+            && let Some((taken, owner)) = providers.clash(&key, &provider.tools)
         {
             return Err(RegistryError::NameTaken(taken, owner));
         }
-        let current = self.tools.load_full();
-        let mine = |tool: &RegisteredTool| tool.source == source && tool.provider == name;
-        let had_any = current.values().any(|tool| mine(tool));
-        let mut updated: BTreeMap<String, Arc<RegisteredTool>> = current
-            .iter()
-            .filter(|(_, tool)| !mine(tool))
-            .map(|(key, tool)| (key.clone(), tool.clone()))
-            .collect();
-        let tools: Vec<String> = entries.iter().map(|e| e.spec.name.clone()).collect();
-        for entry in entries {
-            updated.insert(entry.spec.name.clone(), entry);
+        let had_any = providers.tools.contains_key(&key);
+        match next {
+            Some(_) => providers.tools.insert(key.clone(), entries),
+            None => providers.tools.remove(&key),
+        };
+        let before = self.tools.load_full();
+        let after = Arc::new(providers.listing());
+        self.tools.store(after.clone());
+        let changed = renamed_providers(&before, &after);
+        for (other_source, other) in changed.iter().filter(|k| **k != key) {
+            self.publish(&after, *other_source, other);
         }
-        self.tools.store(Arc::new(updated));
-        if had_any || next.is_some() {
-            self.events.publish(Event::ToolUpdate(ToolUpdate {
-                source: source.as_str().to_owned(),
-                provider: name.to_owned(),
-                tools,
-                enabled: next.as_ref().is_some_and(|p| p.enabled),
-            }));
+        if had_any || providers.tools.contains_key(&key) {
+            self.publish(&after, source, name);
         }
         Ok(())
     }
 
-    /// The tool names of `specs` that another provider than `name` already provides.
+    fn publish(&self, listing: &BTreeMap<String, Arc<RegisteredTool>>, source: Source, name: &str) {
+        let mine: Vec<&Arc<RegisteredTool>> = listing
+            .values()
+            .filter(|t| t.source == source && t.provider == name)
+            .collect();
+        self.events.publish(Event::ToolUpdate(ToolUpdate {
+            source: source.as_str().to_owned(),
+            provider: name.to_owned(),
+            tools: mine.iter().map(|t| t.name.clone()).collect(),
+            enabled: mine.first().is_some_and(|t| t.provider_enabled),
+        }));
+    }
+
+    /// The provider that already offers a tool name of `specs`, if a provider of `source`
+    /// named `name` could not register them (MCP servers never clash: they are renamed).
     pub fn conflicts(
         &self,
         name: &str,
         source: Source,
         specs: &[ToolSpec],
     ) -> Option<(String, String)> {
-        let current = self.tools.load();
-        specs.iter().find_map(|spec| {
-            current
-                .get(&spec.name)
-                .filter(|t| !(t.source == source && t.provider == name))
-                .map(|t| (spec.name.clone(), t.provider.clone()))
-        })
+        self.providers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clash(&(source, name.to_owned()), specs)
     }
 
     pub fn get(&self, name: &str) -> Option<Arc<RegisteredTool>> {
@@ -195,4 +291,32 @@ impl ToolRegistry {
     pub fn count_providers(&self, source: Source) -> usize {
         self.provider_names(source).len()
     }
+}
+
+/// Each provider's listed names.
+fn names_by_provider(
+    listing: &BTreeMap<String, Arc<RegisteredTool>>,
+) -> BTreeMap<ProviderKey, Vec<&str>> {
+    let mut names: BTreeMap<ProviderKey, Vec<&str>> = BTreeMap::new();
+    for (name, tool) in listing {
+        names
+            .entry((tool.source, tool.provider.clone()))
+            .or_default()
+            .push(name);
+    }
+    names
+}
+
+/// The providers listed under other names in `after` than in `before`.
+fn renamed_providers(
+    before: &BTreeMap<String, Arc<RegisteredTool>>,
+    after: &BTreeMap<String, Arc<RegisteredTool>>,
+) -> Vec<ProviderKey> {
+    let before = names_by_provider(before);
+    let after = names_by_provider(after);
+    after
+        .iter()
+        .filter(|(key, names)| before.get(*key).is_some_and(|old| old != *names))
+        .map(|(key, _)| key.clone())
+        .collect()
 }
