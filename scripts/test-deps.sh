@@ -10,3 +10,17 @@ if ! "$venv/bin/componentize-py" --version 2>/dev/null | grep -q "$version"; the
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet "componentize-py==$version"
 fi
+
+# The official MCP reference server (npm, pinned), run with node by tests/tests/mcp_client.rs;
+# installed under ~/.cache/chatai-edge/mcp-everything (CHATAI_MCP_EVERYTHING overrides).
+mcp_dir="${CHATAI_MCP_EVERYTHING:-$HOME/.cache/chatai-edge/mcp-everything}"
+mcp_version=2026.8.31
+if ! grep -qs "\"version\": \"$mcp_version\"" \
+  "$mcp_dir/node_modules/@modelcontextprotocol/server-everything/package.json"; then
+  if ! command -v npm >/dev/null; then
+    sudo apt-get install -y --no-install-recommends nodejs npm >/dev/null
+  fi
+  mkdir -p "$mcp_dir"
+  npm install --silent --no-audit --no-fund --prefix "$mcp_dir" \
+    "@modelcontextprotocol/server-everything@$mcp_version" >/dev/null
+fi

@@ -3,6 +3,7 @@
 
 pub mod binary;
 pub mod chatting;
+pub mod mcp;
 pub mod upstream;
 
 use std::path::PathBuf;

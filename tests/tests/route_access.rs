@@ -159,6 +159,13 @@ fn every_route_declares_its_access_and_the_sensitive_ones_are_right() {
         ("DELETE", "/api/tools/logs"),
         ("PUT", "/api/tools/dangerous"),
         ("POST", "/api/tools/reload"),
+        // An MCP server of type stdio runs a command on this machine.
+        ("POST", "/api/mcp/servers"),
+        ("PUT", "/api/mcp/servers/{name}"),
+        ("DELETE", "/api/mcp/servers/{name}"),
+        ("POST", "/api/mcp/servers/{name}/connect"),
+        ("POST", "/api/mcp/connect"),
+        ("POST", "/api/mcp/servers/reconnect-all"),
     ] {
         let declared = rule(method, path).access;
         assert!(
@@ -173,6 +180,9 @@ fn every_route_declares_its_access_and_the_sensitive_ones_are_right() {
     for (method, path) in [
         ("POST", "/api/tools/call"),
         ("POST", "/api/tools/{name}/execute"),
+        ("GET", "/mcp"),
+        ("POST", "/mcp"),
+        ("DELETE", "/mcp"),
     ] {
         assert_eq!(
             rule(method, path).access,

@@ -103,9 +103,17 @@ struct McpServerView {
 /// A name whose value is a secret: masked in answers.
 fn secret_name(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
-    ["authorization", "key", "token", "secret", "cookie", "password", "credential"]
-        .iter()
-        .any(|part| name.contains(part))
+    [
+        "authorization",
+        "key",
+        "token",
+        "secret",
+        "cookie",
+        "password",
+        "credential",
+    ]
+    .iter()
+    .any(|part| name.contains(part))
 }
 
 fn masked(values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
@@ -281,7 +289,9 @@ fn apply(input: McpServerInput, record: &mut McpServerRecord) -> Result<(), ApiE
         "stdio" if record.command.is_none() => {
             Err(invalid("a stdio server needs a command", "command"))
         }
-        "npm" if record.package.is_none() => Err(invalid("an npm server needs a package", "package")),
+        "npm" if record.package.is_none() => {
+            Err(invalid("an npm server needs a package", "package"))
+        }
         "http" | "sse" => match &record.url {
             Some(url) if url.starts_with("http://") || url.starts_with("https://") => Ok(()),
             _ => Err(invalid("an http or sse server needs an http(s) url", "url")),
@@ -296,9 +306,11 @@ impl From<McpError> for ApiError {
         match err {
             McpError::NotFound(_) => ApiError::not_found(message),
             McpError::Taken(_) => ApiError::new(StatusCode::CONFLICT, code::CONFLICT, message),
-            McpError::NotConnected(_) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code::SERVICE_UNAVAILABLE, message)
-            }
+            McpError::NotConnected(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code::SERVICE_UNAVAILABLE,
+                message,
+            ),
             McpError::Remote { .. } => {
                 ApiError::new(StatusCode::BAD_GATEWAY, code::MCP_SERVER_ERROR, message)
             }
@@ -314,7 +326,12 @@ impl From<McpError> for ApiError {
 #[endpoint(tags("mcp"))]
 async fn list_servers(depot: &mut Depot) -> ApiResult<Vec<McpServerView>> {
     let state = depot.app().clone();
-    let views = state.mcp.list().into_iter().map(|s| view(s, &state)).collect();
+    let views = state
+        .mcp
+        .list()
+        .into_iter()
+        .map(|s| view(s, &state))
+        .collect();
     Ok(Reply::ok(views))
 }
 
@@ -524,7 +541,10 @@ async fn read_resource(
 ///
 /// Of one server (`server`), or of every connected server, each with its `server`.
 #[endpoint(tags("mcp"))]
-async fn list_prompts(server: QueryParam<String, false>, depot: &mut Depot) -> ApiResult<Vec<Value>> {
+async fn list_prompts(
+    server: QueryParam<String, false>,
+    depot: &mut Depot,
+) -> ApiResult<Vec<Value>> {
     let state = depot.app().clone();
     let servers = match server.into_inner() {
         Some(name) => vec![state.mcp.get(&name)?],

@@ -22,9 +22,7 @@ pub fn offered(
         .filter(|tool| is_enabled(tool, tools_config))
         .filter(|tool| !is_dangerous(tool, tools_config) || tools_config.allow_dangerous)
         .filter(|tool| admin || !is_admin_only(tool, tools_config))
-        .filter(|tool| {
-            preset.tools.allowed.is_empty() || preset.tools.allowed.contains(&tool.name)
-        })
+        .filter(|tool| preset.tools.allowed.is_empty() || preset.tools.allowed.contains(&tool.name))
         .filter(|tool| !preset.tools.disabled.contains(&tool.name))
         .map(|tool| ToolDef {
             name: tool.name.clone(),

@@ -9,7 +9,9 @@ use rmcp::RoleClient;
 use rmcp::model::{CallToolRequestParams, CallToolResult, ContentBlock};
 use rmcp::service::{Peer, ServiceError};
 
-use crate::tools::{CallContext, ContentPart, Ran, RunFuture, ToolBackend, ToolError, ToolOutput, ToolSpec};
+use crate::tools::{
+    CallContext, ContentPart, Ran, RunFuture, ToolBackend, ToolError, ToolOutput, ToolSpec,
+};
 
 /// Runs the tools of one connection of one server (a reconnect registers a new backend).
 pub(super) struct McpBackend {

@@ -180,7 +180,12 @@ pub(super) async fn connect(
     let service = match tokio::time::timeout(timeout, handshake).await {
         Ok(Ok(service)) => service,
         Ok(Err(err)) => return Err(with_stderr(err, stderr.as_deref())),
-        Err(_) => return Err(with_stderr(ConnectError::Timeout(timeout), stderr.as_deref())),
+        Err(_) => {
+            return Err(with_stderr(
+                ConnectError::Timeout(timeout),
+                stderr.as_deref(),
+            ));
+        }
     };
     Ok(watch(service, changed, stderr, pid))
 }
@@ -265,7 +270,9 @@ fn spawn(record: &McpServerRecord) -> Result<(TokioChildProcess, Arc<StderrTail>
 }
 
 /// The program and its arguments: `command args…`, or `npx -y package args…`.
-pub(super) fn command_line(record: &McpServerRecord) -> Result<(String, Vec<String>), ConnectError> {
+pub(super) fn command_line(
+    record: &McpServerRecord,
+) -> Result<(String, Vec<String>), ConnectError> {
     match record.kind.as_str() {
         "npm" => {
             let package = record

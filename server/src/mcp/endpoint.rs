@@ -44,7 +44,11 @@ pub struct McpEndpoint {
 type Sessions = Arc<Mutex<Vec<Peer<RoleServer>>>>;
 
 impl McpEndpoint {
-    pub fn new(tools: Arc<ToolHub>, config: Arc<ConfigService>, events: &Arc<EventBus>) -> Arc<Self> {
+    pub fn new(
+        tools: Arc<ToolHub>,
+        config: Arc<ConfigService>,
+        events: &Arc<EventBus>,
+    ) -> Arc<Self> {
         let sessions: Sessions = Arc::default();
         let stop = CancellationToken::new();
         let handler = Tools {
@@ -64,9 +68,12 @@ impl McpEndpoint {
             server_config,
         );
         let endpoint = Arc::new(Self {
-            service: Box::new(
-                <Service as TowerServiceCompat<salvo::http::ReqBody, _, _, _>>::compat(service),
-            ),
+            service: Box::new(<Service as TowerServiceCompat<
+                salvo::http::ReqBody,
+                _,
+                _,
+                _,
+            >>::compat(service)),
             sessions,
             stop,
         });
@@ -101,13 +108,18 @@ impl McpEndpoint {
 }
 
 /// Tells every open session that the tool list changed, on each `tool_update` event.
-fn spawn_list_changed(endpoint: std::sync::Weak<McpEndpoint>, mut events: crate::events::Subscription) {
+fn spawn_list_changed(
+    endpoint: std::sync::Weak<McpEndpoint>,
+    mut events: crate::events::Subscription,
+) {
     tokio::spawn(async move {
         while let Some(event) = events.recv().await {
             if !matches!(*event, Event::ToolUpdate(_)) {
                 continue;
             }
-            let Some(endpoint) = endpoint.upgrade() else { break };
+            let Some(endpoint) = endpoint.upgrade() else {
+                break;
+            };
             let peers: Vec<Peer<RoleServer>> = {
                 let mut sessions = endpoint.sessions.lock().unwrap_or_else(|p| p.into_inner());
                 sessions.retain(|peer| !peer.is_transport_closed());
@@ -133,7 +145,12 @@ struct Tools {
 
 impl Tools {
     /// Whether `caller` sees `tool` under the current configuration.
-    fn offered(&self, tool: &RegisteredTool, caller: &McpCaller, config: &crate::config::Config) -> bool {
+    fn offered(
+        &self,
+        tool: &RegisteredTool,
+        caller: &McpCaller,
+        config: &crate::config::Config,
+    ) -> bool {
         executor::is_enabled(tool, &config.tools)
             && (caller.admin || !executor::is_admin_only(tool, &config.tools))
             && (config.mcp.reexport || tool.source != Source::Mcp)
@@ -224,9 +241,15 @@ impl ServerHandler for Tools {
         if tool.source == Source::Mcp && !config.mcp.reexport {
             return Err(unknown());
         }
-        let invocation = Invocation::new(caller.id, CallerKind::McpClient, caller.admin, Origin::Mcp);
+        let invocation =
+            Invocation::new(caller.id, CallerKind::McpClient, caller.admin, Origin::Mcp);
         let args = serde_json::Value::Object(request.arguments.unwrap_or_default());
-        let result = match self.tools.executor.call(&name, args, &invocation, &config).await {
+        let result = match self
+            .tools
+            .executor
+            .call(&name, args, &invocation, &config)
+            .await
+        {
             Ok(outcome) => {
                 let blocks = outcome.output.content.into_iter().map(block_of).collect();
                 let mut result = CallToolResult::success(blocks);

@@ -162,22 +162,22 @@ impl McpManager {
     }
 
     /// Stores a server's new configuration and reconnects it with it (or disconnects it, if
-    /// it is now disabled).
+    /// it is now disabled); waits for the outcome (up to 30 s).
     pub async fn update(&self, record: McpServerRecord) -> Result<ServerState, McpError> {
         if !self.store.replace_mcp_server(&record).await? {
             return Err(McpError::NotFound(record.name));
         }
         let name = record.name.clone();
         let enabled = record.enabled;
-        {
+        let (shared, generation) = {
             let servers = self.lock();
             let slot = servers
                 .get(&name)
                 .ok_or_else(|| McpError::NotFound(name.clone()))?;
             slot.shared.lock().record = record;
-            command(&slot.wanted, enabled);
-        }
-        self.get(&name)
+            (slot.shared.clone(), command(&slot.wanted, enabled))
+        };
+        Ok(settle(&shared, generation).await)
     }
 
     /// Removes a server: its tools leave the registry, its connection closes, its process is
@@ -234,22 +234,7 @@ impl McpManager {
                 .ok_or_else(|| McpError::NotFound(name.to_owned()))?;
             (slot.shared.clone(), command(&slot.wanted, connect))
         };
-        let mut changes = shared.changed.subscribe();
-        let settled = |state: &ServerState| {
-            state.generation >= generation && state.status != Status::Connecting
-        };
-        let wait = async {
-            loop {
-                if settled(&shared.lock()) {
-                    break;
-                }
-                if changes.changed().await.is_err() {
-                    break;
-                }
-            }
-        };
-        let _ = tokio::time::timeout(COMMAND_WAIT, wait).await;
-        Ok(shared.snapshot())
+        Ok(settle(&shared, generation).await)
     }
 
     /// Reads resource `uri` of server `server` (or of the first connected server offering it).
@@ -267,7 +252,9 @@ impl McpManager {
                 .ok_or_else(|| McpError::NotFound(format!("resource {uri}")))?,
         };
         let name = state.record.name.clone();
-        let peer = state.peer.ok_or_else(|| McpError::NotConnected(name.clone()))?;
+        let peer = state
+            .peer
+            .ok_or_else(|| McpError::NotConnected(name.clone()))?;
         let timeout = Duration::from_millis(state.record.timeout_ms.max(1));
         let read = tokio::time::timeout(
             timeout,
@@ -318,10 +305,34 @@ impl McpManager {
             slot.task
         });
         let all = futures_util::future::join_all(tasks);
-        if tokio::time::timeout(Duration::from_secs(5), all).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), all)
+            .await
+            .is_err()
+        {
             tracing::warn!("MCP supervisors did not stop within 5 s");
         }
     }
+}
+
+/// Waits (up to 30 s) until the supervisor has acted on command `generation` and left
+/// `connecting`; returns the state then.
+async fn settle(shared: &Shared, generation: u64) -> ServerState {
+    let mut changes = shared.changed.subscribe();
+    let wait = async {
+        loop {
+            {
+                let state = shared.lock();
+                if state.generation >= generation && state.status != Status::Connecting {
+                    return;
+                }
+            }
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(COMMAND_WAIT, wait).await;
+    shared.snapshot()
 }
 
 /// Sends a command; returns its generation.

@@ -269,7 +269,8 @@ async fn list(peer: &Peer<RoleClient>) -> Result<Listing, String> {
         .list_all_tools()
         .await
         .map_err(|err| format!("tools/list failed: {err}"))?;
-    let has = |f: fn(&rmcp::model::ServerCapabilities) -> bool| capabilities.as_ref().is_some_and(f);
+    let has =
+        |f: fn(&rmcp::model::ServerCapabilities) -> bool| capabilities.as_ref().is_some_and(f);
     let resources = if has(|c| c.resources.is_some()) {
         peer.list_all_resources().await.unwrap_or_default()
     } else {
