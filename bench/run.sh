@@ -23,8 +23,13 @@
 # 8. Chat (tests/src/bin/bench-chat.rs, a local OpenAI-protocol upstream): overhead and added
 #    time to first token against direct calls to the same upstream, BENCH_CHAT_STREAMS (1,000)
 #    concurrent trickled streams, and req/s + RSS at wrk -c256 with a 20 ms upstream.
+# 9. MCP server: `tools/call` of uuid over `/mcp` (a stateless 2026-07-28 request,
+#    bench/mcp_call.lua) against the same call through `POST /api/tools/call`, same server,
+#    same key, same wrk settings.
+# 10. MCP client: `kill -9` of a stdio MCP server (mcp-test-server), time to `error` and to
+#    `connected` again (tests/src/bin/bench-mcp-recovery.rs).
 #
-# BENCH_STEPS (default "1,2,3,4,5,6,7,8") picks steps; a table row per step that ran.
+# BENCH_STEPS (default "1,2,3,4,5,6,7,8,9,10") picks steps; a table row per step that ran.
 # BENCH_NO_BUILD=1 measures the binaries already built instead of building them first.
 #
 # Installs what it lacks: wrk (Debian), oha and wasmtime-cli (crates.io, compiled once).
@@ -40,7 +45,7 @@ command -v oha >/dev/null || cargo install oha --locked
 if [ "${BENCH_WASMTIME:-1}" != 0 ] && ! wasmtime --version 2>/dev/null | grep -q "$wasmtime_version"; then
   cargo install wasmtime-cli --version "$wasmtime_version" --locked
 fi
-steps=",${BENCH_STEPS:-1,2,3,4,5,6,7,8},"
+steps=",${BENCH_STEPS:-1,2,3,4,5,6,7,8,9,10},"
 want() { [[ "$steps" == *",$1,"* ]]; }
 flag=(); dir=debug
 if [ "$profile" = release ]; then flag=(--release); dir=release; fi
@@ -224,6 +229,24 @@ if want 8; then
   stop_server
 fi
 
+# 9. /mcp tools/call vs REST tools/call.
+if want 9; then
+  start_server s9
+  rest=$(run_wrk -s bench/tools_call.lua "$base/api/tools/call")
+  mcp=$(run_wrk -s bench/mcp_call.lua "$base/mcp")
+  stop_server
+  rows+=("| \`POST /api/tools/call\` (uuid, API key), wrk -c$connections (reference, same run) | $(rps "$rest") req/s, p99 $(p99 "$rest"), non-2xx: $(non2xx "$rest") |"
+    "| MCP \`tools/call\` of uuid on \`/mcp\` (stateless 2026-07-28, API key), wrk -c$connections | $(rps "$mcp") req/s, p99 $(p99 "$mcp"), non-2xx: $(non2xx "$mcp") |"
+    "| ratio /mcp ÷ REST tools/call | $(ratio "$(rps "$mcp")" "$(rps "$rest")") (target ≥ 0.5) |")
+fi
+
+# 10. kill -9 of an MCP server: time to error and back.
+if want 10; then
+  start_server s10
+  rows+=("$("$bin/bench-mcp-recovery" "$base" "$jwt" "$bin/mcp-test-server")")
+  stop_server
+fi
+
 cpu=$(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ //')
 table="| what | result |
 | --- | --- |
@@ -232,7 +255,7 @@ echo "$table"
 {
   echo "## $(date -u +%Y-%m-%d) — profile \`$profile\`, $(nproc) cores ($cpu)"
   echo
-  echo "Command: \`BENCH_PROFILE=$profile BENCH_STEPS=${BENCH_STEPS:-1,2,3,4,5,6,7,8} bash bench/run.sh\` (wrk -t2 -c$connections -d${duration}s and oha on the same machine)."
+  echo "Command: \`BENCH_PROFILE=$profile BENCH_STEPS=${BENCH_STEPS:-1,2,3,4,5,6,7,8,9,10} bash bench/run.sh\` (wrk -t2 -c$connections -d${duration}s and oha on the same machine)."
   echo
   echo "$table"
   echo

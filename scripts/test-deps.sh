@@ -18,7 +18,9 @@ mcp_version=2026.8.31
 if ! grep -qs "\"version\": \"$mcp_version\"" \
   "$mcp_dir/node_modules/@modelcontextprotocol/server-everything/package.json"; then
   if ! command -v npm >/dev/null; then
-    sudo apt-get install -y --no-install-recommends nodejs npm >/dev/null
+    as_root=""; [ "$(id -u)" = 0 ] || as_root=sudo
+    $as_root apt-get update -qq
+    $as_root apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
   fi
   mkdir -p "$mcp_dir"
   npm install --silent --no-audit --no-fund --prefix "$mcp_dir" \

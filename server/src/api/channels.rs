@@ -69,13 +69,6 @@ struct ChannelView {
     last_tested_at: Option<String>,
 }
 
-fn secret_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    ["authorization", "key", "token", "secret", "cookie"]
-        .iter()
-        .any(|part| name.contains(part))
-}
-
 fn view(channel: &ChannelRecord, state: &AppState) -> ChannelView {
     let status = state.channels.status(channel);
     ChannelView {
@@ -90,18 +83,7 @@ fn view(channel: &ChannelRecord, state: &AppState) -> ChannelView {
         enabled: channel.enabled,
         timeout_ms: channel.timeout_ms,
         max_retries: channel.max_retries,
-        headers: channel
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                let shown = if secret_header(name) {
-                    mask(value)
-                } else {
-                    value.clone()
-                };
-                (name.clone(), shown)
-            })
-            .collect(),
+        headers: super::secrets::masked(&channel.headers),
         status: status.status.to_owned(),
         last_error: status.last_error,
         retry_in_ms: status.retry_in_ms,
@@ -211,18 +193,7 @@ fn apply(input: ChannelInput, record: &mut ChannelRecord) -> Result<(), ApiError
         record.max_retries = max_retries.min(16);
     }
     if let Some(headers) = input.headers {
-        let stored = std::mem::take(&mut record.headers);
-        record.headers = headers
-            .into_iter()
-            .map(|(name, value)| {
-                // A masked secret header sent back keeps its stored value.
-                let value = match stored.get(&name) {
-                    Some(old) if is_masked(&value) && mask(old) == value => old.clone(),
-                    _ => value,
-                };
-                (name, value)
-            })
-            .collect();
+        record.headers = super::secrets::merge_masked(headers, &record.headers);
     }
     Ok(())
 }

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use super::AppDepot;
 use super::error::{ApiError, code};
 use super::reply::{ApiResult, Empty, Reply};
+use super::secrets::{masked, merge_masked};
 use crate::auth::policy::{Access, RouteRule};
-use crate::channels::{is_masked, mask};
 use crate::events::Event;
 use crate::http::RouterAccess;
 use crate::mcp::{KINDS, McpError, ServerState};
@@ -98,36 +98,6 @@ struct McpServerView {
     connected_at: Option<String>,
     /// The process of a connected `stdio` or `npm` server.
     pid: Option<u32>,
-}
-
-/// A name whose value is a secret: masked in answers.
-fn secret_name(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    [
-        "authorization",
-        "key",
-        "token",
-        "secret",
-        "cookie",
-        "password",
-        "credential",
-    ]
-    .iter()
-    .any(|part| name.contains(part))
-}
-
-fn masked(values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    values
-        .iter()
-        .map(|(name, value)| {
-            let shown = if secret_name(name) {
-                mask(value)
-            } else {
-                value.clone()
-            };
-            (name.clone(), shown)
-        })
-        .collect()
 }
 
 fn view(server: ServerState, state: &AppState) -> McpServerView {
@@ -230,22 +200,6 @@ fn invalid(message: impl Into<String>, field: &str) -> ApiError {
     ApiError::validation(message).with_details(json!({ "field": field }))
 }
 
-/// Sent values with masked ones replaced by the stored value they mask.
-fn merge_secrets(
-    sent: BTreeMap<String, String>,
-    stored: &BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
-    sent.into_iter()
-        .map(|(name, value)| {
-            let value = match stored.get(&name) {
-                Some(old) if is_masked(&value) && mask(old) == value => old.clone(),
-                _ => value,
-            };
-            (name, value)
-        })
-        .collect()
-}
-
 /// Applies `input` to `record`, then checks that the result can be connected.
 fn apply(input: McpServerInput, record: &mut McpServerRecord) -> Result<(), ApiError> {
     let blank_to_none = |v: String| Some(v).filter(|v| !v.trim().is_empty());
@@ -262,7 +216,7 @@ fn apply(input: McpServerInput, record: &mut McpServerRecord) -> Result<(), ApiE
         record.args = args;
     }
     if let Some(env) = input.env {
-        record.env = merge_secrets(env, &record.env);
+        record.env = merge_masked(env, &record.env);
     }
     if let Some(cwd) = input.cwd {
         record.cwd = blank_to_none(cwd);
@@ -271,7 +225,7 @@ fn apply(input: McpServerInput, record: &mut McpServerRecord) -> Result<(), ApiE
         record.url = blank_to_none(url);
     }
     if let Some(headers) = input.headers {
-        record.headers = merge_secrets(headers, &record.headers);
+        record.headers = merge_masked(headers, &record.headers);
     }
     if let Some(package) = input.package {
         record.package = blank_to_none(package);

@@ -16,6 +16,7 @@ mod openapi;
 mod panel;
 mod presets;
 pub mod reply;
+mod secrets;
 mod system;
 mod tools;
 

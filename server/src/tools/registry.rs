@@ -320,3 +320,95 @@ fn renamed_providers(
         .map(|(key, _)| key.clone())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::{CallContext, Ran, RunFuture};
+
+    struct Nothing;
+
+    impl ToolBackend for Nothing {
+        fn run<'a>(
+            &'a self,
+            _spec: &'a ToolSpec,
+            _args: &'a serde_json::Value,
+            _call: &'a CallContext<'a>,
+        ) -> RunFuture<'a> {
+            Box::pin(async {
+                Ran {
+                    result: Err(super::super::ToolError::Failed("nothing".into())),
+                    logs: Vec::new(),
+                }
+            })
+        }
+    }
+
+    fn provider(name: &str, source: Source, tools: &[&str]) -> Provider {
+        Provider {
+            name: name.into(),
+            source,
+            version: None,
+            tools: tools
+                .iter()
+                .map(|tool| ToolSpec {
+                    name: (*tool).into(),
+                    description: String::new(),
+                    input_schema: serde_json::json!({"type": "object"}),
+                    output_schema: None,
+                    category: None,
+                    dangerous: false,
+                })
+                .collect(),
+            backend: Arc::new(Nothing),
+            enabled: true,
+        }
+    }
+
+    fn names(registry: &ToolRegistry) -> Vec<String> {
+        registry.list().iter().map(|t| t.name.clone()).collect()
+    }
+
+    #[test]
+    fn mcp_tools_are_renamed_while_a_name_is_shared_whatever_the_order() {
+        let registry = ToolRegistry::new(Arc::new(EventBus::new()));
+        registry
+            .register(provider("a", Source::Mcp, &["echo", "only_a"]))
+            .expect("registers");
+        assert_eq!(names(&registry), ["echo", "only_a"]);
+        registry
+            .register(provider("b", Source::Mcp, &["echo"]))
+            .expect("registers");
+        assert_eq!(names(&registry), ["a__echo", "b__echo", "only_a"]);
+        let renamed = registry.get("a__echo").expect("listed");
+        assert_eq!(renamed.spec.name, "echo", "the backend still runs `echo`");
+        // A builtin takes the plain name; the MCP tools stay prefixed.
+        registry
+            .register(provider("tools", Source::Builtin, &["echo"]))
+            .expect("registers");
+        assert_eq!(registry.get("echo").expect("listed").provider, "tools");
+        // Once only one provider offers it, it is plain again.
+        registry
+            .replace("tools", Source::Builtin, None)
+            .expect("removes");
+        registry.replace("b", Source::Mcp, None).expect("removes");
+        assert_eq!(names(&registry), ["echo", "only_a"]);
+        // Builtin and custom names still clash.
+        registry
+            .register(provider("x", Source::Custom, &["calc"]))
+            .expect("registers");
+        assert!(matches!(
+            registry.register(provider("y", Source::Builtin, &["calc"])),
+            Err(RegistryError::NameTaken(..))
+        ));
+        assert!(
+            registry
+                .conflicts(
+                    "z",
+                    Source::Mcp,
+                    &provider("z", Source::Mcp, &["calc"]).tools
+                )
+                .is_none()
+        );
+    }
+}
