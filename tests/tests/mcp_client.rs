@@ -287,6 +287,13 @@ async fn our_rmcp_server_over_streamable_http_and_its_death() {
 async fn a_killed_server_is_marked_error_loses_its_tools_and_comes_back_by_itself() {
     let server = TestServer::start().await;
     let mut events = server.events();
+    // The same events over HTTP, as a panel reads them.
+    let mut sse = server
+        .admin(Method::GET, "/api/mcp/sse")
+        .send()
+        .await
+        .expect("GET /api/mcp/sse");
+    assert_eq!(sse.status(), StatusCode::OK);
     add_server(&server, test_server("victim", "normal")).await;
     next_mcp_event(&mut events, "victim", "connected").await;
     let detail = wait_status(&server, "victim", "connected", WAIT).await;
@@ -314,6 +321,25 @@ async fn a_killed_server_is_marked_error_loses_its_tools_and_comes_back_by_itsel
         .collect();
     assert!(left.is_empty(), "tools of a dead server left: {left:?}");
     let error = next_mcp_event(&mut events, "victim", "error").await;
+    let mut text = String::new();
+    let read = async {
+        while !chatai_tests::chatting::sse_events(&text)
+            .iter()
+            .any(|(name, data)| name == "error" && data["server"] == "victim")
+        {
+            let chunk = sse.chunk().await.expect("reads").expect("stream open");
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    tokio::time::timeout(WAIT, read)
+        .await
+        .expect("the SSE stream says it");
+    let seen: Vec<String> = chatai_tests::chatting::sse_events(&text)
+        .into_iter()
+        .filter(|(_, data)| data["server"] == "victim")
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(seen, ["connected", "disconnected", "error"], "{text}");
     assert!(
         error["error"]
             .as_str()

@@ -209,3 +209,56 @@ async fn a_stateful_client_hears_of_installs_and_disables() {
     client.cancel().await.expect("closes");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imported_mcp_tools_are_re_exported_with_their_output_schema_unless_config_says_not() {
+    let server = TestServer::start().await;
+    chatai_tests::mcp::add_server(
+        &server,
+        json!({"name": "imported", "type": "stdio", "command": env!("CARGO_BIN_EXE_mcp-test-server")}),
+    )
+    .await;
+    chatai_tests::mcp::wait_status(&server, "imported", "connected", WAIT).await;
+    let (_, key) = server.api_key(&["tools:call"]).await;
+    let (client, _) = connect(&server, &key, ProtocolVersion::V_2026_07_28).await;
+    let tools = client.list_all_tools().await.expect("tools/list");
+    let echo = tools
+        .iter()
+        .find(|t| t.name == "echo")
+        .expect("the imported echo is offered");
+    let output = echo.output_schema.as_ref().expect("its outputSchema");
+    assert_eq!(output["properties"]["echo"]["type"], "string");
+    let result = client
+        .call_tool(
+            CallToolRequestParams::new("echo").with_arguments(
+                json!({"text": "round trip"})
+                    .as_object()
+                    .expect("object")
+                    .clone(),
+            ),
+        )
+        .await
+        .expect("tools/call");
+    assert_eq!(
+        result.structured_content,
+        Some(json!({"echo": "round trip"}))
+    );
+    client.cancel().await.expect("closes");
+
+    let (status, body) = server
+        .call(
+            Method::PUT,
+            "/api/config",
+            json!({"path": "mcp.reexport", "value": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (client, _) = connect(&server, &key, ProtocolVersion::V_2026_07_28).await;
+    let tools = client.list_all_tools().await.expect("tools/list");
+    assert!(tools.iter().all(|t| t.name != "echo"), "not re-exported");
+    assert!(tools.iter().any(|t| t.name == "calculator"));
+    let refused = client.call_tool(CallToolRequestParams::new("echo")).await;
+    assert!(refused.is_err(), "{refused:?}");
+    client.cancel().await.expect("closes");
+    server.stop().await;
+}
