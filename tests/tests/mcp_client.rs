@@ -77,6 +77,10 @@ async fn the_reference_server_over_stdio_and_npm_offers_tools_resources_and_prom
     assert_eq!(echo["source"], "mcp");
     assert_eq!(echo["server"], "everything");
     assert_eq!(
+        echo["extension"]["version"], "2.0.0",
+        "the version the server reports"
+    );
+    assert_eq!(
         echo["parameters"]["properties"]["message"]["type"],
         "string"
     );

@@ -100,6 +100,7 @@ async fn a_non_wasm_backend_runs_through_the_same_executor() {
         tool["data"]["extension"],
         json!({"name": "local", "version": "9.9.9"})
     );
+    assert_eq!(tool["data"]["server"], "local");
 
     // Runs, with the invocation the REST caller made.
     let (status, body) = server.call_tool("local_echo", json!({"text": "hi"})).await;

@@ -170,8 +170,9 @@ async fn prometheus_metrics(depot: &mut Depot, res: &mut Response) {
 /// Live events (SSE)
 ///
 /// Server-sent events of the event bus: `tool_update` (a provider's tools appeared, changed
-/// or went away), `extension_changed`, `config_changed` and `tool_progress` (a running tool's
-/// `progress` reports). `types` (comma-separated) keeps only those. `data:` is JSON; a
+/// or went away), `extension_changed`, `config_changed`, `tool_progress` (a running tool's
+/// `progress` reports) and `mcp_connected`, `mcp_disconnected`, `mcp_error`,
+/// `mcp_tools_updated` (an MCP server we connect to). `types` (comma-separated) keeps only those. `data:` is JSON; a
 /// `:heartbeat` comment line comes every 15 s. EventSource cannot send headers, so this route also
 /// takes the session token as `?token=`. A client that reads too slowly (256 events behind) is
 /// disconnected.

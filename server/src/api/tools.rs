@@ -75,8 +75,8 @@ struct ToolView {
     dangerous: bool,
     admin_only: bool,
     enabled: bool,
-    /// The extension of a builtin or custom tool.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The provider: the extension of a builtin or custom tool, the server of an `mcp` tool
+    /// (with the version it reports).
     extension: Option<ExtensionRef>,
     /// The MCP server of an `mcp` tool.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,7 +98,7 @@ fn view(tool: &RegisteredTool, state: &AppState) -> ToolView {
         dangerous: executor::is_dangerous(tool, &config.tools),
         admin_only: executor::is_admin_only(tool, &config.tools),
         enabled: executor::is_enabled(tool, &config.tools),
-        extension: (tool.source != Source::Mcp).then(|| ExtensionRef {
+        extension: Some(ExtensionRef {
             name: tool.provider.clone(),
             version: tool.version.clone(),
         }),

@@ -313,7 +313,10 @@ fn register(
     let provider = Provider {
         name: record.name.clone(),
         source: Source::Mcp,
-        version: None,
+        // What the server says it is (`serverInfo.version`).
+        version: peer
+            .peer_info()
+            .and_then(|info| info.server_info.as_ref().map(|s| s.version.clone())),
         tools: specs,
         backend: Arc::new(McpBackend {
             server: record.name.clone(),
