@@ -94,13 +94,6 @@ impl McpEndpoint {
         self.service.handle(req, depot, res, ctrl).await;
     }
 
-    /// Stateful sessions now open.
-    pub fn session_count(&self) -> usize {
-        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        sessions.retain(|peer| !peer.is_transport_closed());
-        sessions.len()
-    }
-
     /// Ends every session (shutdown).
     pub fn stop(&self) {
         self.stop.cancel();
@@ -204,10 +197,10 @@ impl ServerHandler for Tools {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        self.sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(context.peer);
+        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        // Sessions that ended are forgotten here too, not only when the tools change.
+        sessions.retain(|peer| !peer.is_transport_closed());
+        sessions.push(context.peer);
     }
 
     async fn list_tools(
