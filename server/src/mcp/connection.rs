@@ -11,19 +11,21 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use rmcp::model::{ClientCapabilities, ClientConfig, Implementation};
 use rmcp::service::{NotificationContext, Peer, RunningService, RunningServiceCancellationToken};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
-use tokio::io::AsyncBufReadExt;
 use tokio::sync::{Notify, oneshot};
+use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 
 use super::legacy_sse;
 use crate::store::McpServerRecord;
 
-/// Lines of a child's stderr kept for error messages.
+/// Lines of a child's stderr kept for error messages, and the longest line kept.
 const STDERR_LINES: usize = 20;
+const STDERR_LINE_BYTES: usize = 2048;
 
 /// Variables a child process inherits from us; everything else it gets from its own `env`
 /// (our environment may hold secrets: `CHATAI_*` keys, cloud credentials).
@@ -259,10 +261,19 @@ fn spawn(record: &McpServerRecord) -> Result<(TokioChildProcess, Arc<StderrTail>
         let tail = tail.clone();
         let server = record.name.clone();
         tokio::spawn(async move {
-            let mut lines = tokio::io::BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                tracing::debug!(server = %server, "{line}");
-                tail.push(line);
+            // Lines over the cap are skipped, so a child that never writes a newline costs
+            // no memory.
+            let codec = LinesCodec::new_with_max_length(STDERR_LINE_BYTES);
+            let mut lines = FramedRead::new(stderr, codec);
+            while let Some(line) = lines.next().await {
+                match line {
+                    Ok(line) => {
+                        tracing::debug!(server = %server, "{line}");
+                        tail.push(line);
+                    }
+                    Err(LinesCodecError::MaxLineLengthExceeded) => continue,
+                    Err(LinesCodecError::Io(_)) => break,
+                }
             }
         });
     }
