@@ -12,8 +12,8 @@ if ! "$venv/bin/componentize-py" --version 2>/dev/null | grep -q "$version"; the
 fi
 
 # The official MCP reference server (npm, pinned), run with node by tests/tests/mcp_client.rs;
-# installed under ~/.cache/chatai-edge/mcp-everything (CHATAI_MCP_EVERYTHING overrides).
-mcp_dir="${CHATAI_MCP_EVERYTHING:-$HOME/.cache/chatai-edge/mcp-everything}"
+# installed under ~/.cache/chatai-edge/mcp-everything (MCP_EVERYTHING_DIR overrides).
+mcp_dir="${MCP_EVERYTHING_DIR:-$HOME/.cache/chatai-edge/mcp-everything}"
 mcp_version=2026.8.31
 if ! grep -qs "\"version\": \"$mcp_version\"" \
   "$mcp_dir/node_modules/@modelcontextprotocol/server-everything/package.json"; then

@@ -11,7 +11,7 @@ use crate::TestServer;
 
 /// Where `scripts/test-deps.sh` installed `@modelcontextprotocol/server-everything`.
 pub fn everything_dir() -> PathBuf {
-    std::env::var_os("CHATAI_MCP_EVERYTHING").map_or_else(
+    std::env::var_os("MCP_EVERYTHING_DIR").map_or_else(
         || {
             let home = std::env::var_os("HOME").expect("HOME");
             PathBuf::from(home).join(".cache/chatai-edge/mcp-everything")
