@@ -22,6 +22,9 @@ pub enum Event {
     ConfigChanged(ConfigChanged),
     ToolProgress(ToolProgress),
     Mcp(McpServerEvent),
+    CategoryToggle(CategoryToggle),
+    SkillProgress(SkillProgress),
+    SkillDone(SkillDone),
 }
 
 impl Event {
@@ -35,6 +38,9 @@ impl Event {
         "mcp_disconnected",
         "mcp_error",
         "mcp_tools_updated",
+        "category_toggle",
+        "skill_progress",
+        "skill_done",
     ];
 
     /// The SSE event name.
@@ -50,6 +56,9 @@ impl Event {
                 McpChange::Error => "mcp_error",
                 McpChange::ToolsUpdated => "mcp_tools_updated",
             },
+            Event::CategoryToggle(_) => "category_toggle",
+            Event::SkillProgress(_) => "skill_progress",
+            Event::SkillDone(_) => "skill_done",
         }
     }
 }
@@ -94,6 +103,9 @@ pub struct ToolProgress {
     pub done: u32,
     pub total: Option<u32>,
     pub message: String,
+    /// A skill's step, when the call is a skill's run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<serde_json::Value>,
 }
 
 /// What happened to an MCP server we connect to.
@@ -128,6 +140,43 @@ pub struct McpServerEvent {
     pub status: String,
     pub error: Option<String>,
     pub tool_count: usize,
+}
+
+/// An admin switched a tool category on or off.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CategoryToggle {
+    pub category: String,
+    pub enabled: bool,
+}
+
+/// A running skill took a step (a tool call, an LLM call, a log line, a progress report).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkillProgress {
+    /// The run's call id (its tool log row's id).
+    pub run_id: String,
+    pub skill: String,
+    /// Who runs it (the invocation's caller id).
+    pub caller: String,
+    pub step: serde_json::Value,
+}
+
+/// A skill run ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkillDone {
+    pub run_id: String,
+    pub skill: String,
+    pub caller: String,
+    pub success: bool,
+    pub steps: usize,
+    pub duration_ms: f64,
+    /// The API code and message of a failed run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Events a subscriber may fall behind by before it is dropped.
@@ -232,6 +281,7 @@ mod tests {
             done,
             total: Some(3),
             message: String::new(),
+            step: None,
         })
     }
 

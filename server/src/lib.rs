@@ -25,6 +25,7 @@ pub mod llm;
 pub mod manifest;
 pub mod mcp;
 mod server;
+pub mod skills;
 pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -13,6 +13,22 @@ pub struct Manifest {
     pub description: Option<String>,
     pub limits: ManifestLimits,
     pub capabilities: Capabilities,
+    /// The caps of a skill's run (ignored for a tool component).
+    pub skill: SkillLimits,
+}
+
+/// What a skill asks for per run, each capped by the server's `skills.*`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SkillLimits {
+    /// The run's wall-clock deadline (≤ `skills.max_timeout_ms`).
+    pub timeout_ms: Option<u64>,
+    /// ≤ `skills.max_tool_calls`.
+    pub max_tool_calls: Option<u32>,
+    /// ≤ `skills.max_llm_calls`.
+    pub max_llm_calls: Option<u32>,
+    /// ≤ `skills.max_tokens`.
+    pub max_tokens: Option<u64>,
 }
 
 /// Per-extension limits, each capped by the server's `extensions.max_*`.
@@ -133,6 +149,8 @@ memory_mb = 32
 http = ["https://api.open-meteo.com"]
 kv = true
 config = ["units"]
+[skill]
+max_tool_calls = 4
 "#,
         )
         .expect("valid");
@@ -140,6 +158,7 @@ config = ["units"]
         assert_eq!(manifest.limits.timeout_ms, Some(3000));
         assert!(manifest.capabilities.kv);
         assert_eq!(manifest.capabilities.config, ["units"]);
+        assert_eq!(manifest.skill.max_tool_calls, Some(4));
     }
 
     #[test]

@@ -25,6 +25,7 @@ use crate::http::{Gatekeeper, RateLimiter, envelope_catcher, guard_request, obse
 use crate::llm::LlmClient;
 use crate::mcp::McpManager;
 use crate::mcp::endpoint::McpEndpoint;
+use crate::skills::SkillRuntime;
 use crate::state::{AppState, Services};
 use crate::store::{EmbeddedOptions, Store, StoreOptions};
 use crate::telemetry;
@@ -123,18 +124,6 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
         },
     });
     let registry = Arc::new(ToolRegistry::new(events.clone()));
-    let builtins = builtins::load(&host, &registry, &config.extensions).await?;
-    let custom = Arc::new(CustomExtensions::new(
-        host.clone(),
-        registry.clone(),
-        store.clone(),
-        events.clone(),
-        &builtins,
-    ));
-    let reloaded = custom
-        .load_all(&config.extensions)
-        .await
-        .context("loading custom extensions")?;
     let (log_queue, log_writer) = ToolLogQueue::start(
         store.clone(),
         tools::logs::LogLimits {
@@ -149,7 +138,7 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
             events.clone(),
             api::error::exec_error_code,
         ),
-        registry,
+        registry: registry.clone(),
     });
     let llm = LlmClient::new(std::time::Duration::from_millis(
         config.llm.connect_timeout_ms.max(1),
@@ -171,6 +160,21 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
         .await
         .context("loading presets")?,
     );
+    // Skills run through the hub and the chat service built above; extensions load after.
+    let skills = SkillRuntime::new(&tools, &chat, config_service.clone(), events.clone());
+    let builtins = builtins::load(&host, &registry, &config.extensions, &skills).await?;
+    let custom = Arc::new(CustomExtensions::new(
+        host.clone(),
+        registry.clone(),
+        store.clone(),
+        events.clone(),
+        Arc::new(skills),
+        &builtins,
+    ));
+    let reloaded = custom
+        .load_all(&config.extensions)
+        .await
+        .context("loading custom extensions")?;
     let mcp = Arc::new(McpManager::new(
         store.clone(),
         tools.registry.clone(),

@@ -162,6 +162,8 @@ async fn chat(
 /// Chat, streamed
 ///
 /// SSE events as they happen: `content` `{text}`, `tool_call` `{id, name, args}`,
+/// `tool_progress` `{id, name, done, total, message, step}` while a call runs (a skill's
+/// steps: its tool calls, LLM calls, log lines, progress),
 /// `tool_result` `{id, name, result, isError, durationMs}`, then `done`
 /// `{conversationId, usage}` or `error` `{code, error}`. A request that cannot start (invalid,
 /// unknown preset, no usable channel) is refused with its status before the stream opens. An
@@ -199,6 +201,15 @@ fn stream(input: ChatInput, depot: &mut Depot, res: &mut Response) -> Result<(),
             ChatEvent::ToolCall { id, name, args } => {
                 serde_json::json!({ "id": id, "name": name, "args": args })
             }
+            ChatEvent::ToolProgress {
+                id,
+                name,
+                done,
+                total,
+                message,
+                step,
+            } => serde_json::json!({ "id": id, "name": name, "done": done, "total": total,
+                                     "message": message, "step": step }),
             ChatEvent::ToolResult(report) => serde_json::to_value(report).unwrap_or_default(),
             ChatEvent::Done {
                 conversation_id,

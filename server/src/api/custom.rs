@@ -287,6 +287,8 @@ struct ReloadCounts {
     builtin: usize,
     custom: usize,
     mcp: usize,
+    /// Skills (builtin and custom) registered.
+    skills: usize,
     /// Custom extensions that failed to load (see the server log).
     custom_failed: usize,
     /// Custom extensions whose compiled code came from the compile cache (the others were
@@ -308,6 +310,7 @@ async fn reload(depot: &mut Depot) -> ApiResult<ReloadCounts> {
         builtin: registry.count_providers(Source::Builtin),
         custom: registry.count_providers(Source::Custom),
         mcp: registry.count_providers(Source::Mcp),
+        skills: registry.list().iter().filter(|t| t.is_skill()).count(),
         custom_failed: counts.failed,
         custom_from_cache: counts.from_cache,
     }))

@@ -130,6 +130,10 @@ impl From<ExecError> for ApiError {
                 ToolError::Unavailable(_) => {
                     Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message).with_retry_after(1)
                 }
+                ToolError::LimitExceeded { limit, .. } => {
+                    Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+                        .with_details(json!({ "limit": limit }))
+                }
             },
         }
     }
@@ -152,6 +156,7 @@ pub fn exec_code(err: &ExecError) -> ErrorCode {
             ToolError::InvalidOutput(_) => code::TOOL_INVALID_OUTPUT,
             ToolError::Busy(_) => code::TOOL_BUSY,
             ToolError::Unavailable(_) => code::TOOL_UNAVAILABLE,
+            ToolError::LimitExceeded { .. } => code::SKILL_LIMIT_EXCEEDED,
         },
     }
 }

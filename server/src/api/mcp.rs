@@ -27,22 +27,7 @@ use crate::tools::Source;
 pub fn router() -> Router {
     Router::with_path("mcp")
         .access(Access::READ_ADMIN)
-        .push(
-            Router::with_path("servers")
-                .get(list_servers)
-                .post(create_server)
-                .push(Router::with_path("reconnect-all").post(reconnect_all))
-                .push(
-                    Router::with_path("{name}")
-                        .get(get_server)
-                        .put(update_server)
-                        .delete(delete_server)
-                        .push(Router::with_path("connect").post(connect_server))
-                        .push(Router::with_path("disconnect").post(disconnect_server))
-                        .push(Router::with_path("tools").get(server_tools))
-                        .push(Router::with_path("resources").get(server_resources)),
-                ),
-        )
+        .push(servers_router())
         .push(Router::with_path("connect").post(connect_by_name))
         .push(Router::with_path("resources").get(read_resource))
         .push(Router::with_path("prompts").get(list_prompts))
@@ -50,6 +35,30 @@ pub fn router() -> Router {
             Router::with_path("sse")
                 .access(RouteRule::new(Access::READ_ADMIN).query_token())
                 .get(events),
+        )
+}
+
+/// `/api/skills/mcp/servers…`: the seed's aliases of `/api/mcp/servers…`.
+pub fn skills_alias() -> Router {
+    Router::with_path("mcp")
+        .access(Access::READ_ADMIN)
+        .push(servers_router())
+}
+
+fn servers_router() -> Router {
+    Router::with_path("servers")
+        .get(list_servers)
+        .post(create_server)
+        .push(Router::with_path("reconnect-all").post(reconnect_all))
+        .push(
+            Router::with_path("{name}")
+                .get(get_server)
+                .put(update_server)
+                .delete(delete_server)
+                .push(Router::with_path("connect").post(connect_server))
+                .push(Router::with_path("disconnect").post(disconnect_server))
+                .push(Router::with_path("tools").get(server_tools))
+                .push(Router::with_path("resources").get(server_resources)),
         )
 }
 

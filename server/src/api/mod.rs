@@ -17,6 +17,7 @@ mod panel;
 mod presets;
 pub mod reply;
 mod secrets;
+mod skills;
 mod system;
 mod tools;
 
@@ -91,6 +92,7 @@ fn router() -> Router {
                 .push(system::router())
                 .push(tools::router())
                 .push(mcp::router())
+                .push(skills::router())
                 .push(openapi::router()),
         )
         .push(mcp_endpoint::router())

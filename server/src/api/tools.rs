@@ -68,7 +68,8 @@ struct ToolView {
     name: String,
     description: String,
     category: Option<String>,
-    /// `builtin`, `custom` or `mcp`.
+    /// `builtin`, `custom`, `mcp`, or `skill` (a skill offered as a tool, builtin or custom:
+    /// `extension` names it).
     source: String,
     /// JSON Schema of the arguments.
     parameters: Value,
@@ -93,7 +94,7 @@ fn view(tool: &RegisteredTool, state: &AppState) -> ToolView {
         name: tool.name.clone(),
         description: tool.spec.description.clone(),
         category: tool.spec.category.clone(),
-        source: tool.source.as_str().to_owned(),
+        source: tool.source_name().to_owned(),
         parameters: tool.spec.input_schema.clone(),
         dangerous: executor::is_dangerous(tool, &config.tools),
         admin_only: executor::is_admin_only(tool, &config.tools),
@@ -119,13 +120,15 @@ async fn list_tools(
     depot: &mut Depot,
 ) -> ApiResult<Vec<ToolView>> {
     let state = depot.app().clone();
-    let source = match source.into_inner() {
-        Some(name) => Some(Source::parse(&name).ok_or_else(|| {
-            ApiError::validation("source must be builtin, custom or mcp")
-                .with_details(json!({ "field": "source" }))
-        })?),
-        None => None,
-    };
+    let source = source.into_inner();
+    if let Some(name) = &source
+        && !SOURCES.contains(&name.as_str())
+    {
+        return Err(
+            ApiError::validation("source must be builtin, custom, mcp or skill")
+                .with_details(json!({ "field": "source" })),
+        );
+    }
     let category = category.into_inner();
     let enabled = enabled.into_inner();
     let views = state
@@ -133,7 +136,7 @@ async fn list_tools(
         .registry
         .list()
         .iter()
-        .filter(|tool| source.is_none_or(|s| tool.source == s))
+        .filter(|tool| source.as_deref().is_none_or(|s| tool.source_name() == s))
         .filter(|tool| category.is_none() || tool.spec.category == category)
         .map(|tool| view(tool, &state))
         .filter(|view| enabled.is_none_or(|e| view.enabled == e))
@@ -141,17 +144,20 @@ async fn list_tools(
     Ok(Reply::ok(views))
 }
 
+/// The sources a tool is listed under.
+const SOURCES: [&str; 4] = ["builtin", "custom", "mcp", "skill"];
+
 /// Tools grouped by source
 #[endpoint(tags("tools"))]
 async fn tools_by_source(depot: &mut Depot) -> ApiResult<BTreeMap<String, Vec<ToolView>>> {
     let state = depot.app().clone();
-    let mut groups: BTreeMap<String, Vec<ToolView>> = ["builtin", "custom", "mcp"]
-        .into_iter()
-        .map(|s| (s.to_owned(), Vec::new()))
+    let mut groups: BTreeMap<String, Vec<ToolView>> = SOURCES
+        .iter()
+        .map(|s| ((*s).to_owned(), Vec::new()))
         .collect();
     for tool in state.tools.registry.list() {
         groups
-            .entry(tool.source.as_str().to_owned())
+            .entry(tool.source_name().to_owned())
             .or_default()
             .push(view(&tool, &state));
     }
@@ -209,7 +215,7 @@ fn empty_object() -> Value {
 /// `{type: "image", mimeType, data}` (base64).
 #[derive(Serialize, ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
-enum ContentView {
+pub(super) enum ContentView {
     Text {
         text: String,
     },
@@ -261,10 +267,10 @@ async fn execute_tool(
 }
 
 /// User, group and conversation ids a REST caller may give.
-type CallIds = (Option<String>, Option<String>, Option<String>);
+pub(super) type CallIds = (Option<String>, Option<String>, Option<String>);
 
 /// The invocation of a REST call by `principal`.
-fn rest_invocation(
+pub(super) fn rest_invocation(
     principal: &Principal,
     (user_id, group_id, conversation_id): CallIds,
 ) -> Invocation {
@@ -299,22 +305,26 @@ async fn run(depot: &Depot, name: &str, args: Value, ids: CallIds) -> ApiResult<
     let output = outcome.output;
     Ok(Reply::ok(CallView {
         result: output.text(),
-        content: output
-            .content
-            .into_iter()
-            .map(|part| match part {
-                ContentPart::Text(text) => ContentView::Text { text },
-                ContentPart::Json(json) => ContentView::Json { json },
-                ContentPart::Image { mime_type, data } => ContentView::Image {
-                    mime_type,
-                    data: base64::engine::general_purpose::STANDARD.encode(data),
-                },
-            })
-            .collect(),
+        content: content_views(output.content),
         structured: output.structured,
         duration_ms: outcome.duration_ms,
         call_id: outcome.call_id,
     }))
+}
+
+/// A result's parts as the API shows them (images in base64).
+pub(super) fn content_views(parts: Vec<ContentPart>) -> Vec<ContentView> {
+    parts
+        .into_iter()
+        .map(|part| match part {
+            ContentPart::Text(text) => ContentView::Text { text },
+            ContentPart::Json(json) => ContentView::Json { json },
+            ContentPart::Image { mime_type, data } => ContentView::Image {
+                mime_type,
+                data: base64::engine::general_purpose::STANDARD.encode(data),
+            },
+        })
+        .collect()
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -2,6 +2,7 @@
 //! builds the context, runs the LLM ⇄ tool loop ([`turn`]) over the channels with failover, and
 //! stores the complete turn.
 
+mod complete;
 mod locks;
 mod offer;
 pub mod presets;
@@ -18,6 +19,7 @@ use crate::llm::{UpstreamError, Usage};
 use crate::store::{Store, StoreError};
 use crate::tools::ToolHub;
 
+pub use complete::Answer;
 pub use presets::Preset;
 
 /// A chat request, as the API takes it.
@@ -51,6 +53,16 @@ pub enum ChatEvent {
         name: String,
         args: serde_json::Value,
     },
+    /// Progress of a running call (a skill's steps), between its `tool_call` and `tool_result`.
+    ToolProgress {
+        /// The tool call's id.
+        id: String,
+        name: String,
+        done: u32,
+        total: Option<u32>,
+        message: String,
+        step: Option<serde_json::Value>,
+    },
     ToolResult(ToolReport),
     Done {
         #[serde(rename = "conversationId")]
@@ -69,6 +81,7 @@ impl ChatEvent {
         match self {
             ChatEvent::Content { .. } => "content",
             ChatEvent::ToolCall { .. } => "tool_call",
+            ChatEvent::ToolProgress { .. } => "tool_progress",
             ChatEvent::ToolResult(_) => "tool_result",
             ChatEvent::Done { .. } => "done",
             ChatEvent::Error { .. } => "error",
@@ -174,6 +187,18 @@ impl ChatService {
         }
     }
 
+    /// Whether preset `preset_id` lets `tool` be used (no preset named: every tool; an unknown
+    /// one: none).
+    pub fn preset_permits(&self, preset_id: Option<&str>, tool: &str) -> bool {
+        match preset_id {
+            None => true,
+            Some(id) => self
+                .presets
+                .get(id)
+                .is_some_and(|preset| offer::preset_permits(&preset, tool)),
+        }
+    }
+
     fn preset(&self, id: Option<&str>) -> Result<Preset, ChatError> {
         let id = id.map_or_else(|| self.presets.default_id(), str::to_owned);
         self.presets.get(&id).ok_or(ChatError::UnknownPreset(id))
@@ -196,6 +221,36 @@ impl ChatService {
             config.llm.default_model.as_deref(),
         )?;
         Ok(())
+    }
+
+    /// One LLM call outside a turn (a skill's `complete`): the preset's model, temperature and
+    /// token limit (`max_tokens` caps it further), the channels with failover, no tools, no
+    /// history, nothing stored.
+    pub async fn complete(
+        &self,
+        messages: Vec<crate::llm::Message>,
+        model: Option<&str>,
+        preset_id: Option<&str>,
+        max_tokens: Option<u32>,
+    ) -> Result<Answer, ChatError> {
+        let preset = self.preset(preset_id)?;
+        let config = self.config.current();
+        let plan = self.channels.plan(
+            model.or(preset.model.as_deref()),
+            None,
+            config.llm.default_model.as_deref(),
+        )?;
+        let request = crate::llm::ChatRequest {
+            model: String::new(),
+            messages,
+            tools: Vec::new(),
+            temperature: preset.temperature,
+            max_tokens: match (preset.max_tokens, max_tokens) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+        };
+        complete::with_failover(&self.channels, &config, &plan, request, None).await
     }
 
     /// Runs one turn. With a `sink`, events are sent as they happen and failures after the

@@ -1,12 +1,12 @@
-//! Which tools a chat offers the model: those the executor would run for this user (enabled,
-//! not dangerous unless allowed, admin-only only for `chat.admin_users`), narrowed by the
-//! preset's lists, by name, at most `chat.max_tools`. The executor checks its part again
+//! Which tools a chat offers the model: those of the sources `skills.mode` names that the
+//! executor would run for this user (enabled, not dangerous unless allowed, admin-only only for
+//! `chat.admin_users`), narrowed by the preset's lists, by name, at most `chat.max_tools`. The executor checks its part again
 //! when a call runs; the turn refuses a call to a tool that was not offered.
 
 use crate::chat::presets::Preset;
 use crate::config::Config;
 use crate::llm::ToolDef;
-use crate::tools::ToolRegistry;
+use crate::tools::{Source, ToolRegistry};
 use crate::tools::executor::{is_admin_only, is_dangerous, is_enabled};
 
 pub fn offered(
@@ -19,11 +19,11 @@ pub fn offered(
     let mut tools: Vec<ToolDef> = registry
         .list()
         .into_iter()
+        .filter(|tool| config.skills.mode.offers(tool.source == Source::Mcp))
         .filter(|tool| is_enabled(tool, tools_config))
         .filter(|tool| !is_dangerous(tool, tools_config) || tools_config.allow_dangerous)
         .filter(|tool| admin || !is_admin_only(tool, tools_config))
-        .filter(|tool| preset.tools.allowed.is_empty() || preset.tools.allowed.contains(&tool.name))
-        .filter(|tool| !preset.tools.disabled.contains(&tool.name))
+        .filter(|tool| preset_permits(preset, &tool.name))
         .map(|tool| ToolDef {
             name: tool.name.clone(),
             description: tool.spec.description.clone(),
@@ -33,4 +33,10 @@ pub fn offered(
     tools.sort_by(|a, b| a.name.cmp(&b.name));
     tools.truncate(config.chat.max_tools as usize);
     tools
+}
+
+/// Whether the preset's tool lists let a tool be used (by the model, or by a skill it runs).
+pub fn preset_permits(preset: &Preset, tool: &str) -> bool {
+    (preset.tools.allowed.is_empty() || preset.tools.allowed.iter().any(|t| t == tool))
+        && !preset.tools.disabled.iter().any(|t| t == tool)
 }

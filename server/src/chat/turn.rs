@@ -5,22 +5,17 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::{
-    AttemptFailure, ChatError, ChatEvent, ChatInput, ChatReply, ChatService, Sink, ToolReport,
-    offer, presets,
-};
-use crate::channels::{Admission, Attempt, Health, health};
+use super::complete::{self, Answer};
+use super::{ChatError, ChatEvent, ChatInput, ChatReply, ChatService, Sink, ToolReport, offer, presets};
+use crate::channels::Attempt;
 use crate::chat::presets::Preset;
 use crate::config::Config;
-use crate::llm::{
-    Assembler, ChatRequest, Completion, Delta, Message, Role, ToolCall, ToolDef, UpstreamError,
-    Usage,
-};
+use crate::llm::{ChatRequest, Message, Role, ToolCall, ToolDef, Usage};
 use crate::store::{
     ConversationRecord, MemoryQuery, MemoryRecord, MessageRecord, StoreError, Turn as StoredTurn,
     TurnContext, now_ms,
 };
-use crate::tools::{CallerKind, Invocation, Origin};
+use crate::tools::{CallerKind, Invocation, Origin, TokenMeter};
 
 pub(super) struct Turn<'a> {
     pub service: &'a ChatService,
@@ -30,13 +25,6 @@ pub(super) struct Turn<'a> {
     pub conversation_id: &'a str,
     pub sink: Option<&'a Sink>,
     pub deadline: Instant,
-}
-
-/// What one LLM call produced, and where.
-struct Answer {
-    completion: Completion,
-    channel: String,
-    model: String,
 }
 
 impl Turn<'_> {
@@ -92,6 +80,8 @@ impl Turn<'_> {
         let mut records = vec![record(Role::User, &input.message, now)];
         let mut reports = Vec::new();
         let mut usage = Usage::default();
+        // Tokens skills spend for this user while the turn runs them as tools.
+        let skill_tokens = std::sync::Arc::new(TokenMeter::default());
         let max_rounds = self.config.llm.max_tool_rounds;
         let mut round = 0;
         let answer = loop {
@@ -118,7 +108,7 @@ impl Turn<'_> {
             assistant.tool_calls = calls.clone();
             records.push(assistant_record(&assistant, &answer));
             context.push(assistant);
-            let results = self.run_tools(&calls, &tools, admin).await;
+            let results = self.run_tools(&calls, &tools, admin, &skill_tokens).await;
             for (call, report) in calls.iter().zip(results) {
                 let mut message =
                     Message::tool_result(call, report.result.clone(), report.is_error);
@@ -133,6 +123,11 @@ impl Turn<'_> {
                 reports.push(report);
             }
         };
+        let (prompt_tokens, completion_tokens) = skill_tokens.spent();
+        usage.add(Usage {
+            prompt_tokens,
+            completion_tokens,
+        });
         let final_message = Message::text(Role::Assistant, answer.completion.content.clone());
         records.push(assistant_record(&final_message, &answer));
 
@@ -175,76 +170,9 @@ impl Turn<'_> {
         })
     }
 
-    /// Tries the plan's attempts in order until one answers. Before any content reached the
-    /// client a failure moves on to the next attempt; after it, the turn ends.
-    async fn call_llm(
-        &self,
-        plan: &[Attempt],
-        mut request: ChatRequest,
-    ) -> Result<Answer, ChatError> {
-        let channels = &self.service.channels;
-        let idle = std::time::Duration::from_millis(self.config.llm.idle_timeout_ms.max(1));
-        let mut failures = Vec::new();
-        for attempt in plan {
-            let admission = channels.health.admit(&attempt.health);
-            if admission == Admission::No {
-                continue;
-            }
-            let mut probe = ProbeGuard::new(&channels.health, &attempt.health, admission);
-            request.model = attempt.model.clone();
-            let target = channels.target(attempt, idle);
-            let client = channels.client();
-            let outcome = match self.sink {
-                None => client
-                    .complete(&target, &request)
-                    .await
-                    .map_err(|e| (e, false)),
-                Some(sink) => stream_answer(client, &target, &request, sink).await,
-            };
-            match outcome {
-                Ok(completion) => {
-                    probe.resolve(|h, k| h.succeeded(k));
-                    let model = completion
-                        .model
-                        .clone()
-                        .unwrap_or_else(|| attempt.model.clone());
-                    return Ok(Answer {
-                        completion,
-                        channel: attempt.channel.name.clone(),
-                        model,
-                    });
-                }
-                Err((err, sent)) => {
-                    probe.resolve(|h, k| h.failed(k, &err));
-                    tracing::warn!(
-                        channel = %attempt.channel.name,
-                        model = %attempt.model,
-                        key = attempt.key_index,
-                        error = %err,
-                        "upstream attempt failed"
-                    );
-                    if sent {
-                        return Err(ChatError::AfterContent(err));
-                    }
-                    failures.push(AttemptFailure {
-                        channel: attempt.channel.name.clone(),
-                        model: attempt.model.clone(),
-                        status: err.status(),
-                        message: err.to_string(),
-                    });
-                }
-            }
-        }
-        if failures.is_empty() {
-            // Every attempt was taken by others' probes or cooled down since planning.
-            return Err(ChatError::NoChannel(
-                crate::channels::NoChannel::AllCoolingDown {
-                    model: plan.first().map(|a| a.model.clone()).unwrap_or_default(),
-                    retry_in_ms: 1000,
-                },
-            ));
-        }
-        Err(ChatError::AllFailed(failures))
+    async fn call_llm(&self, plan: &[Attempt], request: ChatRequest) -> Result<Answer, ChatError> {
+        complete::with_failover(&self.service.channels, self.config, plan, request, self.sink)
+            .await
     }
 
     /// Runs the calls concurrently through the executor, as the end user; results in order.
@@ -253,6 +181,7 @@ impl Turn<'_> {
         calls: &[ToolCall],
         offered: &[ToolDef],
         admin: bool,
+        tokens: &std::sync::Arc<TokenMeter>,
     ) -> Vec<ToolReport> {
         let input = self.input;
         let hub = &self.service.tools;
@@ -266,8 +195,14 @@ impl Turn<'_> {
         invocation.group_id = input.group_id.clone();
         invocation.conversation_id = Some(self.conversation_id.to_owned());
         invocation.deadline = Some(self.deadline);
+        invocation.preset_id = Some(self.preset.id.clone());
+        invocation.tokens = Some(tokens.clone());
         let invocation = &invocation;
         let runs = calls.iter().map(|call| async move {
+            // Progress of this call (a skill's steps) goes into the stream under its call id.
+            let mut invocation = invocation.clone();
+            invocation.progress = self.sink.map(|sink| progress_to(sink, call));
+            let invocation = &invocation;
             let args = serde_json::from_str::<Value>(&call.arguments).unwrap_or(Value::Null);
             if let Some(sink) = self.sink {
                 let _ = sink
@@ -316,62 +251,21 @@ impl Turn<'_> {
     }
 }
 
-/// Streams one answer, sending text to the client as it arrives. The error says whether any
-/// content had been sent.
-async fn stream_answer(
-    client: &crate::llm::LlmClient,
-    target: &crate::llm::Target<'_>,
-    request: &ChatRequest,
-    sink: &Sink,
-) -> Result<Completion, (UpstreamError, bool)> {
-    let mut stream = client
-        .stream(target, request)
-        .await
-        .map_err(|e| (e, false))?;
-    let mut assembler = Assembler::default();
-    let mut sent = false;
-    while let Some(delta) = stream.next().await {
-        let delta = delta.map_err(|e| (e, sent))?;
-        if let Delta::Text(text) = &delta
-            && !text.is_empty()
-        {
-            sent = true;
-            let _ = sink.send(ChatEvent::Content { text: text.clone() }).await;
-        }
-        assembler.push(delta);
-    }
-    Ok(assembler.finish())
-}
-
-/// Reports a probe's outcome; a probe dropped unresolved (the client went away) frees the
-/// slot for the next one.
-struct ProbeGuard<'a> {
-    health: &'a Health,
-    key: &'a health::Key,
-    open: bool,
-}
-
-impl<'a> ProbeGuard<'a> {
-    fn new(health: &'a Health, key: &'a health::Key, admission: Admission) -> Self {
-        Self {
-            health,
-            key,
-            open: admission == Admission::Probe,
-        }
-    }
-
-    fn resolve(&mut self, report: impl FnOnce(&Health, &health::Key)) {
-        self.open = false;
-        report(self.health, self.key);
-    }
-}
-
-impl Drop for ProbeGuard<'_> {
-    fn drop(&mut self) {
-        if self.open {
-            self.health.abandoned(self.key);
-        }
-    }
+/// Sends a call's progress reports into a chat stream as `tool_progress` events. A report the
+/// stream has no room for is dropped (the `tool_result` that follows is never).
+fn progress_to(sink: &Sink, call: &ToolCall) -> crate::tools::ProgressSink {
+    let sink = sink.clone();
+    let (id, name) = (call.id.clone(), call.name.clone());
+    std::sync::Arc::new(move |progress: &crate::events::ToolProgress| {
+        let _ = sink.try_send(ChatEvent::ToolProgress {
+            id: id.clone(),
+            name: name.clone(),
+            done: progress.done,
+            total: progress.total,
+            message: progress.message.clone(),
+            step: progress.step.clone(),
+        });
+    })
 }
 
 /// Stored messages as context: tool calls restored; a history that starts in the middle of a

@@ -4,8 +4,10 @@ mod loader;
 mod model;
 mod runtime;
 mod secret;
+mod skills;
 
 pub use loader::{ConfigError, ConfigLoader, Layer, Overlay, leaf_paths};
 pub use model::*;
 pub use runtime::{ConfigService, ConfigUpdate, ConfigUpdateError};
 pub use secret::{REDACTED, Secret};
+pub use skills::{SkillsConfig, SkillsMode};

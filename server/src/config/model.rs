@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::secret::Secret;
+use super::skills::SkillsConfig;
 
 /// The whole configuration, as figment extracts it from every layer.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -27,6 +28,7 @@ pub struct Config {
     pub extensions: ExtensionsConfig,
     pub tools: ToolsConfig,
     pub mcp: McpConfig,
+    pub skills: SkillsConfig,
 }
 
 impl Default for Config {
@@ -47,6 +49,7 @@ impl Default for Config {
             extensions: ExtensionsConfig::default(),
             tools: ToolsConfig::default(),
             mcp: McpConfig::default(),
+            skills: SkillsConfig::default(),
         }
     }
 }
@@ -435,6 +438,9 @@ pub struct ToolsConfig {
     pub disabled_tools: Vec<String>,
     /// When set, only tools of these categories are enabled.
     pub enabled_categories: Option<Vec<String>>,
+    /// Categories switched off (`POST /api/skills/toggle-category`), whatever
+    /// `enabled_categories` says.
+    pub disabled_categories: Vec<String>,
     /// Days a tool-call log row is kept (pruned hourly); 0 keeps them forever.
     pub log_retention_days: u32,
     /// The longest any tool call may take, whatever runs it (an extension's own, shorter
@@ -459,6 +465,7 @@ impl Default for ToolsConfig {
             admin_only_tools: Vec::new(),
             disabled_tools: Vec::new(),
             enabled_categories: None,
+            disabled_categories: Vec::new(),
             log_retention_days: 30,
             call_timeout_ms: 60_000,
             log_queue_bytes: 4 * 1024 * 1024,
@@ -534,6 +541,13 @@ impl Config {
         }
         if ext.max_concurrency == 0 {
             return Err("extensions.max_concurrency must be positive".into());
+        }
+        let skills = &self.skills;
+        if skills.timeout_ms == 0 || skills.timeout_ms > skills.max_timeout_ms {
+            return Err("skills.timeout_ms must be between 1 and skills.max_timeout_ms".into());
+        }
+        if skills.max_depth == 0 {
+            return Err("skills.max_depth must be at least 1".into());
         }
         if let Some(secret) = &self.auth.jwt_secret
             && secret.expose().len() < 32

@@ -1,4 +1,5 @@
-//! Host side of the `tool-extension` world (WIT `chatai:extension@0.1.0`).
+//! Host side of the worlds of WIT `chatai:extension@0.1.0`: `tool-extension` and
+//! `skill-extension`. Both share `types` and `host`; one linker serves both.
 
 wasmtime::component::bindgen!({
     world: "tool-extension",
@@ -10,3 +11,18 @@ wasmtime::component::bindgen!({
 pub use chatai::extension::types::{
     CallContext, CallResult, Content, LogLevel, ToolError, ToolSpec,
 };
+
+/// The `skill-extension` world: `types` and `host` are the tool world's; `skill-host` may trap
+/// (a skill past one of its caps is stopped there, whatever it does with an error).
+pub mod skill {
+    wasmtime::component::bindgen!({
+        world: "skill-extension",
+        path: "../wit/v0.1.0",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "chatai:extension/types": super::chatai::extension::types,
+            "chatai:extension/host": super::chatai::extension::host,
+        },
+    });
+}

@@ -2,27 +2,35 @@
 
 use std::sync::Arc;
 
-use super::{Extension, ExtensionHost, Powers, WasmBackend};
+use super::{Extension, ExtensionHost, Powers, SkillBinder, WasmBackend};
 use crate::config::ExtensionsConfig;
-use crate::manifest::ManifestLimits;
-use crate::tools::{Provider, Source, ToolRegistry};
+use crate::manifest::{ManifestLimits, SkillLimits};
+use crate::tools::{Provider, Source, ToolBackend, ToolKind, ToolRegistry};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
 }
 
-/// Loads the builtin components and registers their tools. Returns them (their compiled code
-/// is what the compile cache keeps for them).
+/// Loads the builtin components (tools and skills) and registers them. Returns them (their
+/// compiled code is what the compile cache keeps for them).
 pub async fn load(
     host: &Arc<ExtensionHost>,
     registry: &ToolRegistry,
     config: &ExtensionsConfig,
+    skills: &dyn SkillBinder,
 ) -> anyhow::Result<Vec<Arc<Extension>>> {
     let mut loaded = Vec::new();
     for (name, bytes) in embedded::BUILTINS {
         let version = Some(env!("CARGO_PKG_VERSION").to_owned());
         let extension = host
-            .load(name, version, bytes, ManifestLimits::default(), config)
+            .load(
+                name,
+                version,
+                bytes,
+                ManifestLimits::default(),
+                SkillLimits::default(),
+                config,
+            )
             .await
             .map_err(|err| anyhow::anyhow!("builtin extension `{name}`: {err}"))?;
         // Builtins' grants come from the config; only web_fetch needs one.
@@ -33,7 +41,7 @@ pub async fn load(
             });
         }
         registry
-            .register(provider(host, &extension, Source::Builtin, true))
+            .register(provider(host, &extension, Source::Builtin, true, skills))
             .map_err(|err| anyhow::anyhow!("builtin extension `{name}`: {err}"))?;
         host.keep_compiled(&extension).await;
         loaded.push(extension);
@@ -41,19 +49,27 @@ pub async fn load(
     Ok(loaded)
 }
 
-/// An extension as a tool provider.
+/// An extension as a tool provider: a tool component runs in the WASM backend, a skill in
+/// the backend `skills` makes for it.
 pub(super) fn provider(
     host: &Arc<ExtensionHost>,
     extension: &Arc<Extension>,
     source: Source,
     enabled: bool,
+    skills: &dyn SkillBinder,
 ) -> Provider {
+    let kind = extension.kind();
+    let backend: Arc<dyn ToolBackend> = match kind {
+        ToolKind::Tool => Arc::new(WasmBackend::new(host.clone(), extension.clone())),
+        ToolKind::Skill => skills.backend(host, extension),
+    };
     Provider {
         name: extension.name.clone(),
         source,
         version: extension.version.clone(),
         tools: extension.tools.clone(),
-        backend: Arc::new(WasmBackend::new(host.clone(), extension.clone())),
+        backend,
         enabled,
+        kind,
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::builtins::provider;
-use super::{Compiled, Extension, ExtensionHost, LoadError, Powers};
+use super::{Compiled, Extension, ExtensionHost, LoadError, Powers, SkillBinder};
 use crate::config::ExtensionsConfig;
 use crate::events::{Event, EventBus, ExtensionChanged};
 use crate::manifest::{self, Capabilities, Manifest};
@@ -92,6 +92,8 @@ pub struct CustomExtensions {
     registry: Arc<ToolRegistry>,
     store: Store,
     events: Arc<EventBus>,
+    /// Makes the backends of skills.
+    skills: Arc<dyn SkillBinder>,
     /// The builtins' component digests (their compiled code stays in the cache).
     builtin_digests: HashSet<String>,
     /// The custom extensions loaded now, by name.
@@ -106,6 +108,7 @@ impl CustomExtensions {
         registry: Arc<ToolRegistry>,
         store: Store,
         events: Arc<EventBus>,
+        skills: Arc<dyn SkillBinder>,
         builtins: &[Arc<Extension>],
     ) -> Self {
         Self {
@@ -113,6 +116,7 @@ impl CustomExtensions {
             registry,
             store,
             events,
+            skills,
             builtin_digests: builtins.iter().map(|b| b.sha256.clone()).collect(),
             loaded: std::sync::Mutex::new(BTreeMap::new()),
             lock: tokio::sync::Mutex::new(()),
@@ -137,7 +141,13 @@ impl CustomExtensions {
                 self.registry.replace(
                     name,
                     Source::Custom,
-                    Some(provider(&self.host, extension, Source::Custom, enabled)),
+                    Some(provider(
+                        &self.host,
+                        extension,
+                        Source::Custom,
+                        enabled,
+                        &*self.skills,
+                    )),
                 )?;
                 self.loaded_map().insert(name.to_owned(), extension.clone());
             }
@@ -203,6 +213,7 @@ impl CustomExtensions {
                 manifest.version.clone(),
                 &upload.bytes,
                 manifest.limits,
+                manifest.skill,
                 config,
             )
             .await?;
@@ -408,6 +419,7 @@ impl CustomExtensions {
                 record.manifest.version.clone(),
                 &bytes,
                 record.manifest.limits,
+                record.manifest.skill,
                 config,
             )
             .await?;

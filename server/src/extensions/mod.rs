@@ -11,6 +11,7 @@ mod fairness;
 pub mod http;
 mod powers;
 mod sandbox;
+mod skill;
 pub mod watch;
 
 use std::path::PathBuf;
@@ -23,16 +24,18 @@ use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store, Trap};
 
 pub use backend::WasmBackend;
+use bindings::skill::SkillExtensionPre;
 use bindings::{CallContext, ToolExtension, ToolExtensionPre};
 use cache::CompileCache;
 pub use cache::Compiled;
 pub use powers::{KvBackend, KvQuota, Powers};
 pub use sandbox::CallLimits;
 use sandbox::{HostState, KvAccess};
+pub use skill::{ImportFuture, SKILL_CATEGORY, SkillBinder, SkillImports, SkillMessage};
 
 use crate::config::ExtensionsConfig;
-use crate::manifest::ManifestLimits;
-use crate::tools::{ContentPart, Progress, Ran, ToolError, ToolOutput, ToolSpec};
+use crate::manifest::{ManifestLimits, SkillLimits};
+use crate::tools::{ContentPart, Progress, Ran, ToolError, ToolKind, ToolOutput, ToolSpec};
 
 /// One guest call: who calls (passed to the guest as `call-context`), the caller's remaining
 /// deadline, and where progress goes.
@@ -54,8 +57,12 @@ pub enum LoadError {
     NotAComponent(String),
     #[error("the component cannot be linked: {0}")]
     Unlinkable(String),
-    #[error("the component does not implement chatai:extension/tool@0.1.0: {0}")]
+    #[error(
+        "the component implements neither chatai:extension/tool@0.1.0 (a tool) nor \
+         chatai:extension/skill@0.1.0 (a skill): {0}"
+    )]
     WrongWorld(String),
+    /// `list-tools` (a tool) or `info` (a skill) failed.
     #[error("list-tools failed: {0}")]
     ListTools(String),
     #[error("invalid tool spec: {0}")]
@@ -74,14 +81,32 @@ pub struct Extension {
     pub tools: Vec<ToolSpec>,
     /// Whether the compiled code came from the compile cache.
     pub compiled: Compiled,
-    pre: ToolExtensionPre<HostState>,
+    /// Which world it implements, ready to instantiate.
+    entry: Entry,
     /// The limits its manifest asks for; each call caps them by the config in force then.
     requested: ManifestLimits,
+    /// What a skill's manifest asks for per run (capped by `skills.*` at every run).
+    pub skill_limits: SkillLimits,
     /// Calls running now.
     running: Arc<AtomicU32>,
     /// Capabilities in force; swapped when an admin changes grants or config.
     powers: arc_swap::ArcSwap<Powers>,
     kv_writes: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A component's world, linked and ready to instantiate.
+enum Entry {
+    Tool(ToolExtensionPre<HostState>),
+    Skill(SkillExtensionPre<HostState>),
+}
+
+impl Entry {
+    fn component(&self) -> &wasmtime::component::Component {
+        match self {
+            Entry::Tool(pre) => pre.instance_pre().component(),
+            Entry::Skill(pre) => pre.instance_pre().component(),
+        }
+    }
 }
 
 /// The engine, the linker and the ticker, built once at start.
@@ -120,6 +145,11 @@ impl ExtensionHost {
             .map_err(|err| anyhow::anyhow!("linking wasi:http: {err:#}"))?;
         ToolExtension::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
             .map_err(|err| anyhow::anyhow!("linking chatai:extension/host: {err:#}"))?;
+        bindings::skill::chatai::extension::skill_host::add_to_linker::<
+            HostState,
+            HasSelf<HostState>,
+        >(&mut linker, |state| state)
+        .map_err(|err| anyhow::anyhow!("linking chatai:extension/skill-host: {err:#}"))?;
         engine::start_ticker(&engine);
         Ok(Self {
             cache: CompileCache::new(cache_dir, &engine, cache_secret),
@@ -149,6 +179,7 @@ impl ExtensionHost {
         version: Option<String>,
         bytes: &[u8],
         requested: ManifestLimits,
+        skill_limits: SkillLimits,
         config: &ExtensionsConfig,
     ) -> Result<Arc<Extension>, LoadError> {
         if !wasmparser_is_component(bytes) {
@@ -168,8 +199,17 @@ impl ExtensionHost {
             .linker
             .instantiate_pre(&component)
             .map_err(|err| LoadError::Unlinkable(format!("{err:#}")))?;
-        let pre = ToolExtensionPre::new(instance_pre)
-            .map_err(|err| LoadError::WrongWorld(format!("{err:#}")))?;
+        let entry = match ToolExtensionPre::new(instance_pre.clone()) {
+            Ok(pre) => Entry::Tool(pre),
+            Err(as_tool) => match SkillExtensionPre::new(instance_pre) {
+                Ok(pre) => Entry::Skill(pre),
+                Err(as_skill) => {
+                    return Err(LoadError::WrongWorld(format!(
+                        "as a tool: {as_tool:#}; as a skill: {as_skill:#}"
+                    )));
+                }
+            },
+        };
         let mut extension = Extension {
             name: name.to_owned(),
             version,
@@ -177,20 +217,23 @@ impl ExtensionHost {
             size: bytes.len(),
             tools: Vec::new(),
             compiled,
-            pre,
+            entry,
             requested,
+            skill_limits,
             running: Arc::new(AtomicU32::new(0)),
             powers: arc_swap::ArcSwap::from_pointee(Powers::default()),
             kv_writes: Arc::new(tokio::sync::Mutex::new(())),
         };
-        let specs = self
-            .list_tools(&extension, config)
-            .await
-            .map_err(|err| LoadError::ListTools(err.to_string()))?;
-        extension.tools = specs
-            .into_iter()
-            .map(validate_spec)
-            .collect::<Result<_, _>>()?;
+        extension.tools = match &extension.entry {
+            Entry::Tool(_) => self
+                .list_tools(&extension, config)
+                .await
+                .map_err(|err| LoadError::ListTools(err.to_string()))?
+                .into_iter()
+                .map(validate_spec)
+                .collect::<Result<_, _>>()?,
+            Entry::Skill(_) => vec![self.skill_spec(&extension, config).await?],
+        };
         Ok(Arc::new(extension))
     }
 
@@ -244,7 +287,7 @@ impl ExtensionHost {
         }
         let cache = self.cache.clone();
         let sha = extension.sha256.clone();
-        let component = extension.pre.instance_pre().component().clone();
+        let component = extension.entry.component().clone();
         if let Err(err) = tokio::task::spawn_blocking(move || cache.keep(&sha, &component)).await {
             tracing::warn!(error = %err, "keeping a compiled component failed");
         }
@@ -266,6 +309,7 @@ impl ExtensionHost {
         limits: &CallLimits,
         config: &ExtensionsConfig,
         progress: Option<Progress>,
+        skill: Option<Arc<dyn SkillImports>>,
     ) -> Store<HostState> {
         let powers = extension.powers.load_full();
         let kv = match (powers.kv, self.kv.get()) {
@@ -283,7 +327,7 @@ impl ExtensionHost {
         };
         let mut store = Store::new(
             &self.engine,
-            HostState::new(limits, powers, kv, http_limits, progress),
+            HostState::new(limits, powers, kv, http_limits, progress, skill),
         );
         store.limiter(|state| state.limiter());
         // Yield to the async runtime at every epoch tick, so a spinning guest never holds a
@@ -301,11 +345,14 @@ impl ExtensionHost {
         extension: &Extension,
         config: &ExtensionsConfig,
     ) -> Result<Vec<bindings::ToolSpec>, ToolError> {
+        let Entry::Tool(pre) = &extension.entry else {
+            return Ok(Vec::new());
+        };
         let limits = CallLimits::derive(config, &extension.requested);
-        let mut store = self.store(extension, &limits, config, None);
+        let mut store = self.store(extension, &limits, config, None, None);
         let deadline = limits.timeout;
         let run = async {
-            let instance = extension.pre.instantiate_async(&mut store).await?;
+            let instance = pre.instantiate_async(&mut store).await?;
             instance
                 .chatai_extension_tool()
                 .call_list_tools(&mut store)
@@ -329,15 +376,18 @@ impl ExtensionHost {
         guest: GuestCall,
         config: &ExtensionsConfig,
     ) -> Ran {
-        let max_concurrency = extension
-            .requested
-            .max_concurrency
-            .map_or(config.max_concurrency, |n| {
-                n.clamp(1, config.max_concurrency)
-            });
-        let Some(_running) = Running::enter(&extension.running, max_concurrency) else {
+        let Entry::Tool(pre) = &extension.entry else {
             return Ran {
-                result: Err(ToolError::Busy(max_concurrency)),
+                result: Err(ToolError::Failed(format!(
+                    "`{}` is a skill, not a tool component",
+                    extension.name
+                ))),
+                logs: Vec::new(),
+            };
+        };
+        let Some(_running) = self.enter(extension, config) else {
+            return Ran {
+                result: Err(ToolError::Busy(max_concurrency(extension, config))),
                 logs: Vec::new(),
             };
         };
@@ -345,7 +395,7 @@ impl ExtensionHost {
         let timeout = guest
             .deadline
             .map_or(limits.timeout, |left| left.min(limits.timeout));
-        let mut store = self.store(extension, &limits, config, guest.progress);
+        let mut store = self.store(extension, &limits, config, guest.progress, None);
         let ctx = CallContext {
             call_id: guest.call_id,
             user_id: guest.user_id,
@@ -354,7 +404,7 @@ impl ExtensionHost {
             deadline_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
         };
         let run = async {
-            let instance = extension.pre.instantiate_async(&mut store).await?;
+            let instance = pre.instantiate_async(&mut store).await?;
             instance
                 .chatai_extension_tool()
                 .call_call(&mut store, tool, &args, &ctx)
@@ -363,18 +413,36 @@ impl ExtensionHost {
         let result = match tokio::time::timeout(timeout, run).await {
             Err(_) => Err(ToolError::Timeout(timeout)),
             Ok(Err(err)) => Err(trap(err, store.data())),
-            Ok(Ok(Err(err))) => Err(match err {
-                bindings::ToolError::InvalidArgs(m) => ToolError::InvalidArgs(m),
-                bindings::ToolError::NotFound(m) => ToolError::Failed(format!("not found: {m}")),
-                bindings::ToolError::Denied(m) => ToolError::Failed(format!("denied: {m}")),
-                bindings::ToolError::Failed(m) => ToolError::Failed(m),
-            }),
+            Ok(Ok(Err(err))) => Err(guest_error(err)),
             Ok(Ok(Ok(result))) => convert_result(result, &limits),
         };
         Ran {
             result,
             logs: guest_logs(store.data()),
         }
+    }
+
+    /// A place among the extension's running calls, if one is free.
+    fn enter<'a>(&self, extension: &'a Extension, config: &ExtensionsConfig) -> Option<Running<'a>> {
+        Running::enter(&extension.running, max_concurrency(extension, config))
+    }
+}
+
+/// Calls of one extension at once: its manifest's `max_concurrency` capped by the config.
+fn max_concurrency(extension: &Extension, config: &ExtensionsConfig) -> u32 {
+    extension
+        .requested
+        .max_concurrency
+        .map_or(config.max_concurrency, |n| n.clamp(1, config.max_concurrency))
+}
+
+/// A guest's own error as the hub's.
+fn guest_error(err: bindings::ToolError) -> ToolError {
+    match err {
+        bindings::ToolError::InvalidArgs(m) => ToolError::InvalidArgs(m),
+        bindings::ToolError::NotFound(m) => ToolError::Failed(format!("not found: {m}")),
+        bindings::ToolError::Denied(m) => ToolError::Failed(format!("denied: {m}")),
+        bindings::ToolError::Failed(m) => ToolError::Failed(m),
     }
 }
 
@@ -399,6 +467,14 @@ impl Drop for Running<'_> {
 }
 
 impl Extension {
+    /// A tool component or a skill.
+    pub fn kind(&self) -> ToolKind {
+        match self.entry {
+            Entry::Tool(_) => ToolKind::Tool,
+            Entry::Skill(_) => ToolKind::Skill,
+        }
+    }
+
     /// Puts new capabilities in force; calls that start afterwards see them.
     pub fn set_powers(&self, powers: Powers) {
         self.powers.store(Arc::new(powers));

@@ -12,6 +12,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use super::bindings::chatai::extension::{host, types};
 use super::http::{HttpGate, HttpLimits};
 use super::powers::{KvBackend, Powers};
+use super::skill::SkillImports;
 use crate::tools::Progress;
 
 /// Lines a call may log through `host.log` and their length cap.
@@ -65,6 +66,8 @@ pub struct HostState {
     http: WasiHttpCtx,
     http_gate: HttpGate,
     progress: Option<Progress>,
+    /// The imports of a running skill (`None` in a tool).
+    pub(super) skill: Option<Arc<dyn SkillImports>>,
 }
 
 /// The extension's kv bucket, when granted and a database is attached.
@@ -84,6 +87,7 @@ impl HostState {
         kv: Option<KvAccess>,
         http: HttpLimits,
         progress: Option<Progress>,
+        skill: Option<Arc<dyn SkillImports>>,
     ) -> Self {
         let stdout = MemoryOutputPipe::new(MAX_STDIO);
         let stderr = MemoryOutputPipe::new(MAX_STDIO);
@@ -111,6 +115,7 @@ impl HostState {
             http_gate: HttpGate::new(powers.http.clone(), http),
             powers,
             progress,
+            skill,
         }
     }
 
@@ -212,6 +217,9 @@ impl host::Host for HostState {
         }
         let mut message = message;
         truncate_line(&mut message);
+        if let Some(skill) = &self.skill {
+            skill.log(super::level_name(level), &message);
+        }
         self.logs.push((level, message));
     }
 
@@ -222,9 +230,11 @@ impl host::Host for HostState {
         fields(import = "progress")
     )]
     async fn progress(&mut self, done: u32, total: Option<u32>, message: String) {
-        if let Some(progress) = &self.progress {
-            let mut message = message;
-            truncate_line(&mut message);
+        let mut message = message;
+        truncate_line(&mut message);
+        if let Some(skill) = &self.skill {
+            skill.progress(done, total, &message);
+        } else if let Some(progress) = &self.progress {
             progress.report(done, total, message);
         }
     }

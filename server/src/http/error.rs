@@ -70,6 +70,9 @@ error_codes! {
     CHANNEL_UNAVAILABLE,
     /// 502: an MCP server refused or failed a request (reading a resource, …).
     MCP_SERVER_ERROR,
+    /// 422: a skill passed one of its caps (tool calls, LLM calls, tokens, nesting depth) and
+    /// was stopped (details: `limit`).
+    SKILL_LIMIT_EXCEEDED,
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -149,6 +152,11 @@ impl ApiError {
         );
         err.extra().cause = Some(cause.to_string());
         err
+    }
+
+    /// The details sent with it, if any.
+    pub fn details(&self) -> Option<&Value> {
+        self.extra.as_ref().and_then(|extra| extra.details.as_ref())
     }
 
     pub fn with_details(mut self, details: Value) -> Self {

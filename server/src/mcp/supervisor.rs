@@ -19,7 +19,7 @@ use super::connection::{self, Connection};
 use crate::config::ConfigService;
 use crate::events::{Event, EventBus, McpChange, McpServerEvent};
 use crate::store::{McpServerRecord, now_ms};
-use crate::tools::{Provider, Source, ToolRegistry, ToolSpec};
+use crate::tools::{Provider, Source, ToolKind, ToolRegistry, ToolSpec};
 
 const MIN_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -323,6 +323,7 @@ fn register(
             peer: peer.clone(),
             timeout: Duration::from_millis(record.timeout_ms.max(1)),
         }),
+        kind: ToolKind::Tool,
         enabled: true,
     };
     deps.registry

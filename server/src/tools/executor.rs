@@ -56,6 +56,11 @@ pub fn is_enabled(tool: &RegisteredTool, config: &ToolsConfig) -> bool {
     if !tool.provider_enabled || config.disabled_tools.iter().any(|t| t == name) {
         return false;
     }
+    if let Some(category) = &tool.spec.category
+        && config.disabled_categories.contains(category)
+    {
+        return false;
+    }
     match (&config.enabled_categories, &tool.spec.category) {
         (None, _) => true,
         (Some(enabled), Some(category)) => enabled.iter().any(|c| c == category),
@@ -111,7 +116,7 @@ impl ToolExecutor {
         let started = Instant::now();
         let call_id = uuid::Uuid::new_v4().to_string();
         let tool = self.registry.get(name);
-        let source = tool.as_ref().map_or("unknown", |t| t.source.as_str());
+        let source = tool.as_ref().map_or("unknown", |t| t.source_name());
         // Debug level: at the default `info` filter it costs nothing on the call path (an
         // enabled span formats and stores its fields on every call).
         let span = tracing::debug_span!(

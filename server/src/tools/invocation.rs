@@ -1,6 +1,7 @@
 //! Who runs a tool, from where, and within what time: what every caller hands the executor.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
@@ -57,6 +58,35 @@ pub struct Invocation {
     /// The caller's own deadline (a chat turn, a skill run); the tool's limit applies too.
     pub deadline: Option<Instant>,
     pub progress: Option<ProgressSink>,
+    /// The preset in force (a chat's): a skill's LLM calls use its model and settings, and
+    /// its tool calls obey the preset's tool lists.
+    pub preset_id: Option<String>,
+    /// Skills this call runs inside (0: called directly).
+    pub depth: u8,
+    /// Where LLM tokens spent on the caller's behalf (by a skill) are counted.
+    pub tokens: Option<Arc<TokenMeter>>,
+}
+
+/// Tokens spent for one caller, by however many skills at once.
+#[derive(Debug, Default)]
+pub struct TokenMeter {
+    prompt: AtomicU64,
+    completion: AtomicU64,
+}
+
+impl TokenMeter {
+    pub fn add(&self, prompt: u64, completion: u64) {
+        self.prompt.fetch_add(prompt, Ordering::Relaxed);
+        self.completion.fetch_add(completion, Ordering::Relaxed);
+    }
+
+    /// `(prompt, completion)` so far.
+    pub fn spent(&self) -> (u64, u64) {
+        (
+            self.prompt.load(Ordering::Relaxed),
+            self.completion.load(Ordering::Relaxed),
+        )
+    }
 }
 
 impl std::fmt::Debug for Invocation {
@@ -70,6 +100,8 @@ impl std::fmt::Debug for Invocation {
             .field("group_id", &self.group_id)
             .field("conversation_id", &self.conversation_id)
             .field("deadline", &self.deadline)
+            .field("preset_id", &self.preset_id)
+            .field("depth", &self.depth)
             .finish_non_exhaustive()
     }
 }
@@ -92,6 +124,9 @@ impl Invocation {
             conversation_id: None,
             deadline: None,
             progress: None,
+            preset_id: None,
+            depth: 0,
+            tokens: None,
         }
     }
 
@@ -143,6 +178,17 @@ impl Progress {
     }
 
     pub fn report(&self, done: u32, total: Option<u32>, message: String) {
+        self.report_step(done, total, message, None);
+    }
+
+    /// A report with a structured step (a skill's tool call, LLM call, log line, progress).
+    pub fn report_step(
+        &self,
+        done: u32,
+        total: Option<u32>,
+        message: String,
+        step: Option<serde_json::Value>,
+    ) {
         let event = ToolProgress {
             call_id: self.call_id.to_string(),
             tool: self.tool.to_string(),
@@ -150,6 +196,7 @@ impl Progress {
             done,
             total,
             message,
+            step,
         };
         if let Some(sink) = &self.sink {
             sink(&event);

@@ -1,5 +1,5 @@
 //! Tools: the hub every caller and every tool provider meets at. One registry of every tool
-//! (builtin and custom WASM today; MCP servers and skills next), one executor every call goes
+//! (builtin and custom WASM tools and skills, MCP servers), one executor every call goes
 //! through, and the vocabulary they share. `tools/` imports none of its backends: a backend
 //! implements [`ToolBackend`] and registers a [`Provider`].
 
@@ -14,10 +14,12 @@ use std::sync::Arc;
 
 pub use backend::{RunFuture, ToolBackend};
 pub use executor::{CodeOf, ExecError, ToolExecutor, ToolOutcome};
-pub use invocation::{CallContext, CallerKind, Invocation, Origin, Progress, ProgressSink};
+pub use invocation::{
+    CallContext, CallerKind, Invocation, Origin, Progress, ProgressSink, TokenMeter,
+};
 pub use logs::{ToolLogEntry, ToolLogQueue};
 pub use registry::{Provider, RegisteredTool, Source, ToolRegistry};
-pub use spec::{ContentPart, Ran, ToolError, ToolOutput, ToolSpec};
+pub use spec::{ContentPart, Ran, ToolError, ToolKind, ToolOutput, ToolSpec};
 
 /// The tool hub as the rest of the server holds it.
 pub struct ToolHub {

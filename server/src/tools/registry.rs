@@ -15,7 +15,7 @@ use arc_swap::ArcSwap;
 use serde::Serialize;
 
 use super::backend::ToolBackend;
-use super::spec::ToolSpec;
+use super::spec::{ToolKind, ToolSpec};
 use crate::events::{Event, EventBus, ToolUpdate};
 
 /// Where a tool comes from.
@@ -28,15 +28,6 @@ pub enum Source {
 }
 
 impl Source {
-    pub fn parse(value: &str) -> Option<Source> {
-        match value {
-            "builtin" => Some(Source::Builtin),
-            "custom" => Some(Source::Custom),
-            "mcp" => Some(Source::Mcp),
-            _ => None,
-        }
-    }
-
     /// MCP tools give way: they are renamed on a clash instead of refusing it.
     fn yields(self) -> bool {
         self == Source::Mcp
@@ -63,6 +54,8 @@ pub struct Provider {
     pub backend: Arc<dyn ToolBackend>,
     /// `false` while an admin has the whole provider disabled.
     pub enabled: bool,
+    /// Tools or skills.
+    pub kind: ToolKind,
 }
 
 /// A tool ready to be called: its name, its spec, its compiled argument validator, its backend.
@@ -81,9 +74,22 @@ pub struct RegisteredTool {
     pub validator: Arc<jsonschema::Validator>,
     /// `false` while an admin has the whole provider disabled.
     pub provider_enabled: bool,
+    pub kind: ToolKind,
 }
 
 impl RegisteredTool {
+    /// The source callers see: `skill` for a skill, else where it comes from.
+    pub fn source_name(&self) -> &'static str {
+        match self.kind {
+            ToolKind::Skill => "skill",
+            ToolKind::Tool => self.source.as_str(),
+        }
+    }
+
+    pub fn is_skill(&self) -> bool {
+        self.kind == ToolKind::Skill
+    }
+
     /// The same tool under another name.
     fn renamed(&self, name: String) -> RegisteredTool {
         RegisteredTool {
@@ -95,6 +101,7 @@ impl RegisteredTool {
             backend: self.backend.clone(),
             validator: self.validator.clone(),
             provider_enabled: self.provider_enabled,
+            kind: self.kind,
         }
     }
 }
@@ -210,6 +217,7 @@ impl ToolRegistry {
                     backend: provider.backend.clone(),
                     validator: Arc::new(validator),
                     provider_enabled: provider.enabled,
+                    kind: provider.kind,
                 }));
             }
         }
@@ -247,7 +255,10 @@ impl ToolRegistry {
             .filter(|t| t.source == source && t.provider == name)
             .collect();
         self.events.publish(Event::ToolUpdate(ToolUpdate {
-            source: source.as_str().to_owned(),
+            source: mine
+                .first()
+                .map_or(source.as_str(), |t| t.source_name())
+                .to_owned(),
             provider: name.to_owned(),
             tools: mine.iter().map(|t| t.name.clone()).collect(),
             enabled: mine.first().is_some_and(|t| t.provider_enabled),
@@ -362,6 +373,7 @@ mod tests {
                 .collect(),
             backend: Arc::new(Nothing),
             enabled: true,
+            kind: ToolKind::Tool,
         }
     }
 

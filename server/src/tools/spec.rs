@@ -13,6 +13,14 @@ pub struct ToolSpec {
     pub dangerous: bool,
 }
 
+/// What a provider's tools are: plain tools, or skills (multi-step agents that call tools and
+/// the LLM themselves). Skills are listed with the source `skill`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolKind {
+    Tool,
+    Skill,
+}
+
 /// One part of a tool's result.
 #[derive(Debug, Clone)]
 pub enum ContentPart {
@@ -65,6 +73,13 @@ pub enum ToolError {
     Busy(u32),
     #[error("the provider is not available: {0}")]
     Unavailable(String),
+    /// A skill passed one of its caps (tool calls, LLM calls, tokens, nesting) and was stopped.
+    #[error("{message}")]
+    LimitExceeded {
+        /// `tool_calls`, `llm_calls`, `tokens` or `depth`.
+        limit: &'static str,
+        message: String,
+    },
 }
 
 /// How a backend's run ended, with what the tool logged on the way (kept for failed runs too:
