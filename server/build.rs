@@ -1,4 +1,4 @@
-//! Builds the builtin tools in `../extensions` for `wasm32-wasip2` and embeds them.
+//! Builds the builtin tools and skills in `../extensions` for `wasm32-wasip2` and embeds them.
 
 use std::path::PathBuf;
 
@@ -9,6 +9,8 @@ const BUILTINS: &[&str] = &[
     "random",
     "unit_convert",
     "web_fetch",
+    "summarize_page",
+    "step_by_step",
 ];
 
 fn main() {

@@ -1,4 +1,7 @@
-//! `chatai-sdk`: write ChatAI Edge tools as WebAssembly components.
+//! `chatai-sdk`: write ChatAI Edge tools and skills as WebAssembly components.
+//!
+//! Skills (multi-step agents that call tools and the LLM) implement [`Skill`] and are exported
+//! with [`export_skill!`]; see [`skill`].
 //!
 //! A tool is a type implementing [`Tool`]: its arguments are a `serde` type whose JSON Schema is
 //! derived with `schemars`, its body returns an [`Output`] or a [`ToolError`]. One
@@ -44,9 +47,11 @@ extern crate self as chatai_sdk;
 pub mod host;
 pub mod http;
 mod output;
+pub mod skill;
 mod tool;
 
 pub use output::{Image, Output};
+pub use skill::Skill;
 pub use tool::{Context, Tool, ToolError};
 pub use {schemars, serde, serde_json};
 
@@ -66,8 +71,59 @@ pub mod bindings {
     });
 }
 
+/// Generated bindings of the `skill-extension` world (its `types` and `host` are the tool
+/// world's). Used by [`export_skill!`]; not a stable API.
+#[doc(hidden)]
+pub mod bindings_skill {
+    wit_bindgen::generate!({
+        world: "skill-extension",
+        path: "../wit/v0.1.0",
+        pub_export_macro: true,
+        export_macro_name: "__export_skill_extension",
+        default_bindings_module: "chatai_sdk::bindings_skill",
+        runtime_path: "chatai_sdk::__wit_bindgen::rt",
+        with: {
+            "chatai:extension/types@0.1.0": crate::bindings::chatai::extension::types,
+            "chatai:extension/host@0.1.0": crate::bindings::chatai::extension::host,
+        },
+    });
+}
+
 #[doc(hidden)]
 pub use wit_bindgen as __wit_bindgen;
+
+/// Makes this crate a skill component offering the [`Skill`] type given.
+///
+/// ```ignore
+/// chatai_sdk::export_skill!(Summarize);
+/// ```
+#[macro_export]
+macro_rules! export_skill {
+    ($skill:ty) => {
+        #[doc(hidden)]
+        pub struct __ChataiSkillExtension;
+
+        impl $crate::bindings_skill::exports::chatai::extension::skill::Guest
+            for __ChataiSkillExtension
+        {
+            fn info() -> $crate::bindings_skill::exports::chatai::extension::skill::SkillInfo {
+                $crate::__private::skill_info::<$skill>()
+            }
+
+            fn run(
+                input: ::std::string::String,
+                ctx: $crate::bindings::chatai::extension::types::CallContext,
+            ) -> ::std::result::Result<
+                $crate::bindings::chatai::extension::types::CallResult,
+                $crate::bindings::chatai::extension::types::ToolError,
+            > {
+                $crate::__private::run_skill::<$skill>(&input, ctx)
+            }
+        }
+
+        $crate::bindings_skill::__export_skill_extension!(__ChataiSkillExtension);
+    };
+}
 
 /// Makes this crate a tool component offering the listed [`Tool`] types.
 ///
@@ -112,7 +168,7 @@ macro_rules! export_tools {
 #[doc(hidden)]
 pub mod __private {
     use crate::bindings::chatai::extension::types as wit;
-    use crate::{Context, Tool};
+    use crate::{Context, Skill, Tool};
 
     /// The WIT spec of a tool, with its derived argument schema.
     pub fn spec<T: Tool>() -> wit::ToolSpec {
@@ -133,14 +189,39 @@ pub mod __private {
     ) -> Result<wit::CallResult, wit::ToolError> {
         let args: T::Args = serde_json::from_str(args)
             .map_err(|err| wit::ToolError::InvalidArgs(err.to_string()))?;
-        let ctx = Context {
+        T::call(args, &context(ctx))
+            .map(crate::output::into_wit)
+            .map_err(crate::tool::error_into_wit)
+    }
+
+    fn context(ctx: wit::CallContext) -> Context {
+        Context {
             call_id: ctx.call_id,
             user_id: ctx.user_id,
             group_id: ctx.group_id,
             conversation_id: ctx.conversation_id,
             deadline_ms: ctx.deadline_ms,
-        };
-        T::call(args, &ctx)
+        }
+    }
+
+    /// The WIT info of a skill, with its derived input schema.
+    pub fn skill_info<S: Skill>() -> crate::bindings_skill::exports::chatai::extension::skill::SkillInfo {
+        let mut generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+        crate::bindings_skill::exports::chatai::extension::skill::SkillInfo {
+            name: S::NAME.to_owned(),
+            description: S::DESCRIPTION.to_owned(),
+            input_schema: generator.root_schema_for::<S::Input>().to_value().to_string(),
+        }
+    }
+
+    /// Decodes the input, runs the skill, encodes the result.
+    pub fn run_skill<S: Skill>(
+        input: &str,
+        ctx: wit::CallContext,
+    ) -> Result<wit::CallResult, wit::ToolError> {
+        let input: S::Input = serde_json::from_str(input)
+            .map_err(|err| wit::ToolError::InvalidArgs(err.to_string()))?;
+        S::run(input, &context(ctx))
             .map(crate::output::into_wit)
             .map_err(crate::tool::error_into_wit)
     }

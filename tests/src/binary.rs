@@ -76,6 +76,11 @@ impl Process {
         }
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL, no chance to flush anything.
     pub fn kill9(mut self) {
         self.child.kill().expect("kill");

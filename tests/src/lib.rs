@@ -4,6 +4,8 @@
 pub mod binary;
 pub mod chatting;
 pub mod mcp;
+pub mod skilling;
+pub mod sse;
 pub mod upstream;
 
 use std::path::PathBuf;

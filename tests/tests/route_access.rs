@@ -166,6 +166,14 @@ fn every_route_declares_its_access_and_the_sensitive_ones_are_right() {
         ("POST", "/api/mcp/servers/{name}/connect"),
         ("POST", "/api/mcp/connect"),
         ("POST", "/api/mcp/servers/reconnect-all"),
+        // The seed's aliases need the same.
+        ("POST", "/api/skills/mcp/servers"),
+        ("PUT", "/api/skills/mcp/servers/{name}"),
+        ("POST", "/api/skills/mcp/servers/{name}/connect"),
+        ("POST", "/api/skills/reload"),
+        ("POST", "/api/skills/disable-all"),
+        ("POST", "/api/skills/toggle-tool"),
+        ("POST", "/api/skills/toggle-category"),
     ] {
         let declared = rule(method, path).access;
         assert!(
@@ -180,6 +188,7 @@ fn every_route_declares_its_access_and_the_sensitive_ones_are_right() {
     for (method, path) in [
         ("POST", "/api/tools/call"),
         ("POST", "/api/tools/{name}/execute"),
+        ("POST", "/api/skills/{name}/run"),
         ("GET", "/mcp"),
         ("POST", "/mcp"),
         ("DELETE", "/mcp"),

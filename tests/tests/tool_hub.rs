@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use chatai_server::events::Event;
 use chatai_server::tools::{
-    CallContext, ContentPart, Provider, Ran, RunFuture, Source, ToolBackend, ToolError, ToolOutput,
-    ToolSpec,
+    CallContext, ContentPart, Provider, Ran, RunFuture, Source, ToolBackend, ToolError, ToolKind,
+    ToolOutput, ToolSpec,
 };
 use chatai_tests::{TestServer, assert_error, progress_of};
 use reqwest::{Method, StatusCode};
@@ -82,6 +82,7 @@ async fn server_with_local_backend() -> TestServer {
             ],
             backend: Arc::new(Local),
             enabled: true,
+            kind: ToolKind::Tool,
         })
         .expect("register");
     server
@@ -342,6 +343,7 @@ async fn events_stream_as_sse_and_a_client_that_leaves_is_forgotten() {
         tools: vec![spec(&format!("{name}_tool"), false)],
         backend: Arc::new(Local),
         enabled: true,
+        kind: ToolKind::Tool,
     };
     registry.register(provider("late")).expect("register");
     let mut text = String::new();

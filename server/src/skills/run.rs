@@ -17,7 +17,9 @@ use crate::llm::{Message, Role};
 use crate::tools::{Invocation, Origin, Progress, ToolError};
 
 /// Log lines and progress reports a run turns into steps; more are kept in the call's log only.
-const MAX_NOTES: usize = 1000;
+/// With the default caps on tool and LLM calls this keeps one run's `skill_progress` events within an
+/// event subscriber's buffer (256), so a burst of one run never costs a live listener its place.
+const MAX_NOTES: usize = 200;
 /// Characters of a tool result or an LLM answer a step shows.
 const STEP_TEXT: usize = 2000;
 
@@ -163,11 +165,11 @@ impl SkillRun {
     fn record(&self, make: impl FnOnce(usize) -> Step, message: String) {
         let index = self.steps.fetch_add(1, Ordering::Relaxed);
         let step = serde_json::to_value(make(index)).unwrap_or(Value::Null);
-        self.progress.report_step(
+        self.progress.step_to_caller(
             u32::try_from(index + 1).unwrap_or(u32::MAX),
             None,
             message,
-            Some(step.clone()),
+            step.clone(),
         );
         self.events.bus.publish(Event::SkillProgress(SkillProgress {
             run_id: self.events.run_id.clone(),

@@ -177,19 +177,37 @@ impl Progress {
         }
     }
 
+    /// A progress report: to the caller's sink and, as `tool_progress`, to the bus.
     pub fn report(&self, done: u32, total: Option<u32>, message: String) {
-        self.report_step(done, total, message, None);
+        let event = self.event(done, total, message, None);
+        if let Some(sink) = &self.sink {
+            sink(&event);
+        }
+        self.bus.publish(Event::ToolProgress(event));
     }
 
-    /// A report with a structured step (a skill's tool call, LLM call, log line, progress).
-    pub fn report_step(
+    /// A skill's step (a tool call, LLM call, log line, progress report), for the caller's sink
+    /// only: the bus gets it from the skill run as `skill_progress`.
+    pub fn step_to_caller(
+        &self,
+        done: u32,
+        total: Option<u32>,
+        message: String,
+        step: serde_json::Value,
+    ) {
+        if let Some(sink) = &self.sink {
+            sink(&self.event(done, total, message, Some(step)));
+        }
+    }
+
+    fn event(
         &self,
         done: u32,
         total: Option<u32>,
         message: String,
         step: Option<serde_json::Value>,
-    ) {
-        let event = ToolProgress {
+    ) -> ToolProgress {
+        ToolProgress {
             call_id: self.call_id.to_string(),
             tool: self.tool.to_string(),
             caller: self.caller.to_string(),
@@ -197,10 +215,6 @@ impl Progress {
             total,
             message,
             step,
-        };
-        if let Some(sink) = &self.sink {
-            sink(&event);
         }
-        self.bus.publish(Event::ToolProgress(event));
     }
 }

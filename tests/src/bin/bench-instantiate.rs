@@ -36,7 +36,7 @@ async fn instantiate_and_call(
     config: &ExtensionsConfig,
 ) -> anyhow::Result<String> {
     let registry = ToolRegistry::new(Arc::new(EventBus::new()));
-    let loaded = builtins::load(host, &registry, config).await?;
+    let loaded = builtins::load(host, &registry, config, &NoSkills).await?;
     let extension = loaded
         .iter()
         .find(|e| e.tools.iter().any(|t| t.name == "uuid"))
@@ -76,7 +76,14 @@ async fn deadline_overshoot(
     let path = concat!(env!("CHATAI_FIXTURES"), "/misbehave.wasm");
     let bytes = std::fs::read(path)?;
     let extension = host
-        .load("misbehave", None, &bytes, ManifestLimits::default(), config)
+        .load(
+            "misbehave",
+            None,
+            &bytes,
+            ManifestLimits::default(),
+            Default::default(),
+            config,
+        )
         .await?;
     let mut calls = tokio::task::JoinSet::new();
     for _ in 0..SPINNERS {
@@ -132,6 +139,7 @@ async fn progress_listeners(host: &Arc<ExtensionHost>) -> anyhow::Result<String>
             None,
             &bytes,
             ManifestLimits::default(),
+            Default::default(),
             &config.extensions,
         )
         .await?;
@@ -157,6 +165,7 @@ async fn progress_listeners(host: &Arc<ExtensionHost>) -> anyhow::Result<String>
             tools: extension.tools.clone(),
             backend: Arc::new(WasmBackend::new(host.clone(), extension.clone())),
             enabled: true,
+            kind: chatai_server::tools::ToolKind::Tool,
         })?;
         let (logs, _writer) = ToolLogQueue::start(
             store.clone(),
@@ -198,4 +207,35 @@ async fn progress_listeners(host: &Arc<ExtensionHost>) -> anyhow::Result<String>
         means[1] / means[0]
     ));
     Ok(row)
+}
+
+/// The builtin skills are loaded but not run here: their backend refuses.
+struct NoSkills;
+
+impl chatai_server::extensions::SkillBinder for NoSkills {
+    fn backend(
+        &self,
+        _host: &Arc<ExtensionHost>,
+        _extension: &Arc<chatai_server::extensions::Extension>,
+    ) -> Arc<dyn chatai_server::tools::ToolBackend> {
+        Arc::new(NoSkills)
+    }
+}
+
+impl chatai_server::tools::ToolBackend for NoSkills {
+    fn run<'a>(
+        &'a self,
+        _spec: &'a chatai_server::tools::ToolSpec,
+        _args: &'a serde_json::Value,
+        _call: &'a chatai_server::tools::CallContext<'a>,
+    ) -> chatai_server::tools::RunFuture<'a> {
+        Box::pin(async {
+            chatai_server::tools::Ran {
+                result: Err(chatai_server::tools::ToolError::Unavailable(
+                    "skills are not run by this benchmark".into(),
+                )),
+                logs: Vec::new(),
+            }
+        })
+    }
 }
