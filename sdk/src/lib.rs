@@ -205,12 +205,16 @@ pub mod __private {
     }
 
     /// The WIT info of a skill, with its derived input schema.
-    pub fn skill_info<S: Skill>() -> crate::bindings_skill::exports::chatai::extension::skill::SkillInfo {
+    pub fn skill_info<S: Skill>()
+    -> crate::bindings_skill::exports::chatai::extension::skill::SkillInfo {
         let mut generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
         crate::bindings_skill::exports::chatai::extension::skill::SkillInfo {
             name: S::NAME.to_owned(),
             description: S::DESCRIPTION.to_owned(),
-            input_schema: generator.root_schema_for::<S::Input>().to_value().to_string(),
+            input_schema: generator
+                .root_schema_for::<S::Input>()
+                .to_value()
+                .to_string(),
         }
     }
 

@@ -38,4 +38,3 @@ pub async fn logs_of(server: &TestServer, tool: &str, count: usize) -> Vec<Value
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
-

@@ -87,7 +87,10 @@ async fn summarize_page_fetches_with_web_fetch_and_summarises_with_the_llm() {
     assert_eq!(fetch["name"], "web_fetch");
     assert_eq!(fetch["ok"], true, "{fetch}");
     assert!(
-        fetch["result"].as_str().unwrap_or_default().contains("async closures"),
+        fetch["result"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("async closures"),
         "{fetch}"
     );
     let llm = &data["steps"][3];
@@ -110,7 +113,10 @@ async fn summarize_page_fetches_with_web_fetch_and_summarises_with_the_llm() {
     let sent = requests[0].body["messages"].to_string();
     assert!(sent.contains("at most 30 words"), "{sent}");
     assert!(sent.contains("The release adds async closures"), "{sent}");
-    assert!(requests[0].body.get("tools").is_none(), "a skill's LLM call offers no tools");
+    assert!(
+        requests[0].body.get("tools").is_none(),
+        "a skill's LLM call offers no tools"
+    );
 
     // The run and its tool call are both logged, by source.
     let run_row = &logs_of(&server, "summarize_page", 1).await[0];
@@ -204,7 +210,10 @@ async fn a_custom_skill_runs_like_a_builtin_and_its_steps_stream_as_they_happen(
     )
     .await;
     let (name, progress) = stream.next(WAIT).await.expect("first event");
-    assert_eq!((name.as_str(), progress["kind"].as_str()), ("step", Some("progress")));
+    assert_eq!(
+        (name.as_str(), progress["kind"].as_str()),
+        ("step", Some("progress"))
+    );
     let (name, tool) = stream.next(WAIT).await.expect("second event");
     assert_eq!(name, "step");
     assert_eq!(tool["kind"], "tool");
@@ -224,7 +233,10 @@ async fn a_custom_skill_runs_like_a_builtin_and_its_steps_stream_as_they_happen(
     assert_eq!(rest, ["log", "llm"], "{before:?}");
     assert_eq!(done["result"], "calculator: 5\nllm: late answer", "{done}");
     assert!(done["durationMs"].as_f64().expect("duration") >= 1000.0);
-    assert!(stream.next(WAIT).await.is_none(), "the stream ends after skill_done");
+    assert!(
+        stream.next(WAIT).await.is_none(),
+        "the stream ends after skill_done"
+    );
 
     // A failed run streams its error as `skill_done` too.
     let mut stream = SseReader::open(
@@ -235,7 +247,12 @@ async fn a_custom_skill_runs_like_a_builtin_and_its_steps_stream_as_they_happen(
     .await;
     let ((_, done), _) = stream.until("skill_done", WAIT).await;
     assert_eq!(done["code"], "TOOL_ERROR", "{done}");
-    assert!(done["error"].as_str().unwrap_or_default().contains("TOOL_NOT_FOUND"));
+    assert!(
+        done["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("TOOL_NOT_FOUND")
+    );
     server.stop().await;
 }
 
@@ -272,7 +289,10 @@ async fn denials_caps_depth_and_deadlines_stop_a_skill_with_their_own_errors() {
         .await;
     assert_error(status, &body, 422, "TOOL_ERROR");
     let message = body["error"].as_str().unwrap_or_default();
-    assert!(message.contains("FORBIDDEN") && message.contains("admin"), "{message}");
+    assert!(
+        message.contains("FORBIDDEN") && message.contains("admin"),
+        "{message}"
+    );
     let row = &logs_of(&server, "calculator", 1).await[0];
     assert_eq!(row["success"], false, "never a bypass: {row}");
     // The admin may.
@@ -280,7 +300,12 @@ async fn denials_caps_depth_and_deadlines_stop_a_skill_with_their_own_errors() {
     assert_eq!(status, StatusCode::OK, "{body}");
 
     // A loop of tool calls meets the manifest's cap of 3.
-    let (status, body) = run(&server, "probe_skill", json!({"input": {"loop_tools": true}})).await;
+    let (status, body) = run(
+        &server,
+        "probe_skill",
+        json!({"input": {"loop_tools": true}}),
+    )
+    .await;
     assert_error(status, &body, 422, "SKILL_LIMIT_EXCEEDED");
     assert_eq!(body["details"]["limit"], "tool_calls");
     // A loop of LLM calls meets `skills.max_llm_calls` = 2.
@@ -295,7 +320,10 @@ async fn denials_caps_depth_and_deadlines_stop_a_skill_with_their_own_errors() {
     let (status, body) = run(&server, "probe_skill", nested).await;
     assert_error(status, &body, 422, "TOOL_ERROR");
     assert!(
-        body["error"].as_str().unwrap_or_default().contains("SKILL_LIMIT_EXCEEDED"),
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("SKILL_LIMIT_EXCEEDED"),
         "{body}"
     );
 
@@ -304,7 +332,10 @@ async fn denials_caps_depth_and_deadlines_stop_a_skill_with_their_own_errors() {
     let started = Instant::now();
     let (status, body) = run(&server, "probe_skill", json!({"input": {"ask": "hello?"}})).await;
     assert_error(status, &body, 504, "TOOL_TIMEOUT");
-    assert!(started.elapsed() < Duration::from_secs(10), "stopped while waiting");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stopped while waiting"
+    );
 
     // Every stopped run is logged as failed with its code.
     let rows = logs_of(&server, "probe_skill", 8).await;
@@ -331,7 +362,10 @@ async fn categories_toggles_stats_and_reload() {
         .find(|c| c["name"] == "math")
         .cloned()
         .expect("math");
-    assert_eq!(math, json!({"name": "math", "label": "Math", "enabled": true, "toolCount": 2}));
+    assert_eq!(
+        math,
+        json!({"name": "math", "label": "Math", "enabled": true, "toolCount": 2})
+    );
 
     let (status, _) = server
         .call(
@@ -341,7 +375,9 @@ async fn categories_toggles_stats_and_reload() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = server.call_tool("calculator", json!({"expression": "1"})).await;
+    let (status, body) = server
+        .call_tool("calculator", json!({"expression": "1"}))
+        .await;
     assert_error(status, &body, 403, "TOOL_DISABLED");
     let (_, unknown) = server
         .call(
@@ -358,7 +394,9 @@ async fn categories_toggles_stats_and_reload() {
             json!({"category": "math", "enabled": true}),
         )
         .await;
-    let (status, _) = server.call_tool("calculator", json!({"expression": "1"})).await;
+    let (status, _) = server
+        .call_tool("calculator", json!({"expression": "1"}))
+        .await;
     assert_eq!(status, StatusCode::OK);
 
     let (status, _) = server
@@ -381,14 +419,20 @@ async fn categories_toggles_stats_and_reload() {
     assert_eq!(stats["skills"], 2);
     assert_eq!(stats["mcpServers"], 0);
 
-    let (_, off) = server.call(Method::POST, "/api/skills/disable-all", json!({})).await;
+    let (_, off) = server
+        .call(Method::POST, "/api/skills/disable-all", json!({}))
+        .await;
     assert_eq!(off["data"]["disabled"].as_u64(), Some(total));
     let (_, stats) = server.get("/api/skills/stats").await;
     assert_eq!(stats["data"]["enabledTools"], 0);
-    let (_, on) = server.call(Method::POST, "/api/skills/enable-all", json!({})).await;
+    let (_, on) = server
+        .call(Method::POST, "/api/skills/enable-all", json!({}))
+        .await;
     assert_eq!(on["data"]["enabled"].as_u64(), Some(total));
 
-    let (status, reload) = server.call(Method::POST, "/api/skills/reload", json!({})).await;
+    let (status, reload) = server
+        .call(Method::POST, "/api/skills/reload", json!({}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{reload}");
     assert_eq!(reload["data"]["skills"], 2);
     let (status, body) = server.get("/api/skills/no_such_skill").await;
@@ -400,4 +444,3 @@ async fn categories_toggles_stats_and_reload() {
     assert_eq!(aliased["data"], json!([]));
     server.stop().await;
 }
-

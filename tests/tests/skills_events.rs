@@ -196,7 +196,11 @@ async fn a_listener_that_stops_reading_is_dropped_and_slows_nobody() {
     // A client that never reads, with a small receive window.
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(4096).expect("rcvbuf");
-    let addr = server.base.trim_start_matches("http://").parse().expect("addr");
+    let addr = server
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("addr");
     let mut stuck = socket.connect(addr).await.expect("connect");
     let request = format!(
         "GET /api/skills/sse HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\r\n",

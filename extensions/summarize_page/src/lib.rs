@@ -57,10 +57,12 @@ impl Skill for SummarizePage {
         ])
         .map_err(|err| ToolError::Failed(format!("summarising failed: {err}")))?;
         host::progress(2, Some(2), "done");
-        Ok(Output::text(summary.clone()).with_structured(&serde_json::json!({
-            "url": input.url,
-            "summary": summary,
-        })))
+        Ok(
+            Output::text(summary.clone()).with_structured(&serde_json::json!({
+                "url": input.url,
+                "summary": summary,
+            })),
+        )
     }
 }
 

@@ -324,14 +324,15 @@ fn stream_run(
     });
     let guard = AbortOnDrop(task);
     let mut received = received;
-    let stream = futures_util::stream::poll_fn(move |cx| received.poll_recv(cx)).map(move |event| {
-        let _running = &guard;
-        let (name, data) = match event {
-            RunEvent::Step(step) => ("step", step),
-            RunEvent::Done(done) => ("skill_done", done),
-        };
-        Ok::<_, Infallible>(SseEvent::default().name(name).text(data.to_string()))
-    });
+    let stream =
+        futures_util::stream::poll_fn(move |cx| received.poll_recv(cx)).map(move |event| {
+            let _running = &guard;
+            let (name, data) = match event {
+                RunEvent::Step(step) => ("step", step),
+                RunEvent::Done(done) => ("skill_done", done),
+            };
+            Ok::<_, Infallible>(SseEvent::default().name(name).text(data.to_string()))
+        });
     SseKeepAlive::new(stream)
         .max_interval(crate::http::sse::HEARTBEAT)
         .comment("heartbeat")
@@ -432,7 +433,10 @@ async fn stats(depot: &mut Depot) -> ApiResult<StatsView> {
     let tools = state.tools.registry.list();
     Ok(Reply::ok(StatsView {
         total_tools: tools.len(),
-        enabled_tools: tools.iter().filter(|t| is_enabled(t, &config.tools)).count(),
+        enabled_tools: tools
+            .iter()
+            .filter(|t| is_enabled(t, &config.tools))
+            .count(),
         categories: category_counts(&state).len(),
         mcp_servers: state.mcp.counts().1,
         skills: tools.iter().filter(|t| t.is_skill()).count(),

@@ -6,8 +6,8 @@
 use crate::chat::presets::Preset;
 use crate::config::Config;
 use crate::llm::ToolDef;
-use crate::tools::{Source, ToolRegistry};
 use crate::tools::executor::{is_admin_only, is_dangerous, is_enabled};
+use crate::tools::{Source, ToolRegistry};
 
 pub fn offered(
     registry: &ToolRegistry,

@@ -6,7 +6,9 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::complete::{self, Answer};
-use super::{ChatError, ChatEvent, ChatInput, ChatReply, ChatService, Sink, ToolReport, offer, presets};
+use super::{
+    ChatError, ChatEvent, ChatInput, ChatReply, ChatService, Sink, ToolReport, offer, presets,
+};
 use crate::channels::Attempt;
 use crate::chat::presets::Preset;
 use crate::config::Config;
@@ -171,8 +173,14 @@ impl Turn<'_> {
     }
 
     async fn call_llm(&self, plan: &[Attempt], request: ChatRequest) -> Result<Answer, ChatError> {
-        complete::with_failover(&self.service.channels, self.config, plan, request, self.sink)
-            .await
+        complete::with_failover(
+            &self.service.channels,
+            self.config,
+            plan,
+            request,
+            self.sink,
+        )
+        .await
     }
 
     /// Runs the calls concurrently through the executor, as the end user; results in order.

@@ -423,7 +423,11 @@ impl ExtensionHost {
     }
 
     /// A place among the extension's running calls, if one is free.
-    fn enter<'a>(&self, extension: &'a Extension, config: &ExtensionsConfig) -> Option<Running<'a>> {
+    fn enter<'a>(
+        &self,
+        extension: &'a Extension,
+        config: &ExtensionsConfig,
+    ) -> Option<Running<'a>> {
         Running::enter(&extension.running, max_concurrency(extension, config))
     }
 }
@@ -433,7 +437,9 @@ fn max_concurrency(extension: &Extension, config: &ExtensionsConfig) -> u32 {
     extension
         .requested
         .max_concurrency
-        .map_or(config.max_concurrency, |n| n.clamp(1, config.max_concurrency))
+        .map_or(config.max_concurrency, |n| {
+            n.clamp(1, config.max_concurrency)
+        })
 }
 
 /// A guest's own error as the hub's.

@@ -49,8 +49,11 @@ pub trait SkillImports: Send + Sync {
 /// Makes the tool backend of a loaded skill (the skills module implements it; extension
 /// loading calls it for every skill component, builtin or custom).
 pub trait SkillBinder: Send + Sync {
-    fn backend(&self, host: &Arc<ExtensionHost>, extension: &Arc<Extension>)
-    -> Arc<dyn ToolBackend>;
+    fn backend(
+        &self,
+        host: &Arc<ExtensionHost>,
+        extension: &Arc<Extension>,
+    ) -> Arc<dyn ToolBackend>;
 }
 
 impl ExtensionHost {
@@ -96,9 +99,7 @@ impl ExtensionHost {
         };
         let result = match tokio::time::timeout(timeout, run).await {
             Err(_) => Err(ToolError::Timeout(timeout)),
-            Ok(Err(err)) => Err(imports
-                .stopped()
-                .unwrap_or_else(|| trap(err, store.data()))),
+            Ok(Err(err)) => Err(imports.stopped().unwrap_or_else(|| trap(err, store.data()))),
             Ok(Ok(Err(err))) => Err(guest_error(err)),
             Ok(Ok(Ok(result))) => convert_result(result, &limits),
         };
@@ -121,7 +122,10 @@ impl ExtensionHost {
         let mut store = self.store(extension, &limits, config, None, None);
         let run = async {
             let instance = pre.instantiate_async(&mut store).await?;
-            instance.chatai_extension_skill().call_info(&mut store).await
+            instance
+                .chatai_extension_skill()
+                .call_info(&mut store)
+                .await
         };
         let info = match tokio::time::timeout(limits.timeout, run).await {
             Err(_) => return Err(LoadError::ListTools("info() timed out".into())),

@@ -221,7 +221,11 @@ impl DoneGuard {
             }
             Err(err) => {
                 let err = ExecError::Tool(err);
-                event.code = self.runtime.hub.upgrade().map(|hub| hub.executor.code(&err));
+                event.code = self
+                    .runtime
+                    .hub
+                    .upgrade()
+                    .map(|hub| hub.executor.code(&err));
                 event.error = Some(err.to_string());
                 match err {
                     ExecError::Tool(err) => Err(err),

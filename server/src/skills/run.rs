@@ -147,7 +147,13 @@ impl SkillRun {
     }
 
     /// Counts one more use of `limit`; past `max` the run is stopped.
-    fn take(&self, counter: &AtomicU32, max: u32, limit: &'static str, what: &str) -> Result<(), String> {
+    fn take(
+        &self,
+        counter: &AtomicU32,
+        max: u32,
+        limit: &'static str,
+        what: &str,
+    ) -> Result<(), String> {
         let used = counter.fetch_add(1, Ordering::Relaxed) + 1;
         if used > max {
             return Err(self.stop_with(
@@ -185,11 +191,20 @@ impl SkillRun {
     }
 
     async fn run_tool(&self, name: String, args: String) -> Result<String, String> {
-        self.take(&self.tool_calls, self.caps.max_tool_calls, "tool_calls", "tool calls")?;
+        self.take(
+            &self.tool_calls,
+            self.caps.max_tool_calls,
+            "tool_calls",
+            "tool calls",
+        )?;
         let started = Instant::now();
         let args: Value = match serde_json::from_str(&args) {
             Ok(args) => args,
-            Err(err) => return Err(format!("INVALID_ARGUMENTS: the arguments are not JSON: {err}")),
+            Err(err) => {
+                return Err(format!(
+                    "INVALID_ARGUMENTS: the arguments are not JSON: {err}"
+                ));
+            }
         };
         let outcome = match (self.runtime.hub.upgrade(), self.runtime.chat.upgrade()) {
             (Some(hub), Some(chat)) => {
@@ -213,7 +228,10 @@ impl SkillRun {
             Err(err) => format!("tool {name} failed: {err}"),
         };
         let (result, error) = match &outcome {
-            Ok(value) => (Some(cut(value.get("text").and_then(Value::as_str).unwrap_or(""))), None),
+            Ok(value) => (
+                Some(cut(value.get("text").and_then(Value::as_str).unwrap_or(""))),
+                None,
+            ),
             Err(err) => (None, Some(err.clone())),
         };
         self.record(
@@ -236,7 +254,12 @@ impl SkillRun {
         messages: Vec<SkillMessage>,
         model: Option<String>,
     ) -> Result<String, String> {
-        self.take(&self.llm_calls, self.caps.max_llm_calls, "llm_calls", "LLM calls")?;
+        self.take(
+            &self.llm_calls,
+            self.caps.max_llm_calls,
+            "llm_calls",
+            "LLM calls",
+        )?;
         let spent = self.tokens.load(Ordering::Relaxed);
         if spent >= self.caps.max_tokens {
             return Err(self.stop_with(
@@ -350,10 +373,11 @@ impl SkillImports for SkillRun {
 
     fn stopped(&self) -> Option<ToolError> {
         let stop = self.stop.lock().unwrap_or_else(|p| p.into_inner());
-        stop.as_ref().map(|(limit, message)| ToolError::LimitExceeded {
-            limit,
-            message: message.clone(),
-        })
+        stop.as_ref()
+            .map(|(limit, message)| ToolError::LimitExceeded {
+                limit,
+                message: message.clone(),
+            })
     }
 }
 
