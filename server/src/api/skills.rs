@@ -345,8 +345,9 @@ fn stream_run(
 /// `server_status` `{server, status, error, toolCount}` (an MCP server's status changed),
 /// `skill_progress` `{runId, skill, caller, step}`, `skill_done` `{runId, skill, caller,
 /// success, steps, durationMs, code?, error?}`. A client that stops reading is dropped after
-/// 256 unread events; publishers never wait for it.
-#[endpoint(tags("skills"))]
+/// 256 unread events; publishers never wait for it. Takes the session token as `?token=`
+/// (EventSource sends no headers).
+#[endpoint(tags("skills"), responses((status_code = 200, description = "text/event-stream", content_type = "text/event-stream", body = String)))]
 async fn events(depot: &mut Depot, res: &mut Response) {
     let subscription = depot.app().events.subscribe();
     crate::http::sse::stream_named(res, subscription, |event| match event {
