@@ -52,16 +52,8 @@ pub async fn with_upstream(server: &TestServer, protocol: Protocol) -> Upstream 
 pub fn sse_events(text: &str) -> Vec<(String, Value)> {
     text.split("\n\n")
         .filter_map(|frame| {
-            let mut name = None;
-            let mut data = String::new();
-            for line in frame.lines() {
-                if let Some(n) = line.strip_prefix("event:") {
-                    name = Some(n.trim().to_owned());
-                } else if let Some(d) = line.strip_prefix("data:") {
-                    data.push_str(d.trim_start());
-                }
-            }
-            Some((name?, serde_json::from_str(&data).ok()?))
+            let (name, data) = crate::sse::parse_frame(frame)?;
+            Some((name, serde_json::from_str(&data).ok()?))
         })
         .collect()
 }

@@ -37,20 +37,13 @@ impl SseReader {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let frame: String = self.buffer.drain(..end + 2).collect();
-                let mut name = None;
-                let mut data = String::new();
-                for line in frame.lines() {
-                    if let Some(n) = line.strip_prefix("event:") {
-                        name = Some(n.trim().to_owned());
-                    } else if let Some(d) = line.strip_prefix("data:") {
-                        data.push_str(d.trim_start());
+                match parse_frame(&frame) {
+                    Some((name, data)) => {
+                        let data = serde_json::from_str(&data).unwrap_or(Value::String(data));
+                        return Some((name, data));
                     }
+                    None => continue,
                 }
-                if let Some(name) = name {
-                    let data = serde_json::from_str(&data).unwrap_or(Value::String(data));
-                    return Some((name, data));
-                }
-                continue;
             }
             let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
                 .await
@@ -84,4 +77,19 @@ impl SseReader {
             before.push(event);
         }
     }
+}
+
+/// One SSE frame as `(event name, data text)`; `None` for a frame without a name (a heartbeat
+/// comment).
+pub fn parse_frame(frame: &str) -> Option<(String, String)> {
+    let mut name = None;
+    let mut data = String::new();
+    for line in frame.lines() {
+        if let Some(n) = line.strip_prefix("event:") {
+            name = Some(n.trim().to_owned());
+        } else if let Some(d) = line.strip_prefix("data:") {
+            data.push_str(d.trim_start());
+        }
+    }
+    Some((name?, data))
 }

@@ -308,6 +308,12 @@ async fn every_route_answers_exactly_its_declared_access_and_no_variant_gets_in(
         new.is_empty(),
         "credentials created during the sweep: {new:?}"
     );
+    // The admin's own body-less calls of `POST /api/skills/disable-all` switched every tool off
+    // (allowed, and the gate let only allowed callers through): switch them back on first.
+    let (status, _) = server
+        .call(Method::POST, "/api/skills/enable-all", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let (_, config_after) = server.get("/api/config").await;
     assert_eq!(config_before, config_after);
     server.stop().await;

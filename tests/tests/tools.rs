@@ -34,11 +34,26 @@ const BUILTIN_TOOLS: &[&str] = &[
 #[tokio::test]
 async fn lists_every_builtin_with_its_schema() {
     let server = TestServer::start().await;
-    let (status, body) = server.get("/api/tools").await;
+    let (status, body) = server.get("/api/tools?source=builtin").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let tools = body["data"].as_array().expect("array");
     let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
     assert_eq!(names, BUILTIN_TOOLS);
+    // The builtin skills are listed too, under the source `skill`.
+    let (_, all) = server.get("/api/tools").await;
+    let skills: Vec<(&str, &str)> = all["data"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|t| t["source"] == "skill")
+        .filter_map(|t| Some((t["name"].as_str()?, t["category"].as_str()?)))
+        .collect();
+    assert_eq!(
+        skills,
+        [("step_by_step", "skills"), ("summarize_page", "skills")]
+    );
+    let (status, body) = server.get("/api/tools?source=nope").await;
+    assert_error(status, &body, 400, "VALIDATION_ERROR");
     for tool in tools {
         assert_eq!(tool["source"], "builtin", "{tool}");
         assert_eq!(tool["enabled"], true);
@@ -60,6 +75,7 @@ async fn lists_every_builtin_with_its_schema() {
         Some(BUILTIN_TOOLS.len())
     );
     assert_eq!(grouped["data"]["custom"], json!([]));
+    assert_eq!(grouped["data"]["skill"].as_array().map(Vec::len), Some(2));
     let (_, math) = server.get("/api/tools?category=math").await;
     let math: Vec<&str> = math["data"]
         .as_array()
@@ -78,8 +94,10 @@ async fn lists_every_builtin_with_its_schema() {
         "{tool}"
     );
     let (_, system) = server.get("/api/system/status").await;
-    assert_eq!(system["data"]["extensions"]["builtin"], 6);
-    assert_eq!(system["data"]["tools"], BUILTIN_TOOLS.len());
+    // Six tool components and two skill components.
+    assert_eq!(system["data"]["extensions"]["builtin"], 8);
+    assert_eq!(system["data"]["tools"], BUILTIN_TOOLS.len() + 2);
+    assert_eq!(system["data"]["skills"], 2);
     server.stop().await;
 }
 

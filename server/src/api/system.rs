@@ -100,8 +100,12 @@ struct Status {
     uptime_secs: u64,
     memory: Memory,
     db: Db,
+    /// Components loaded (tool and skill components alike).
     extensions: Counts,
+    /// Every registered tool, skills included.
     tools: usize,
+    /// Skills (builtin and custom).
+    skills: usize,
     /// MCP servers we connect to.
     mcp: McpCounts,
     /// LLM channels.
@@ -130,6 +134,13 @@ async fn status(depot: &mut Depot) -> ApiResult<Status> {
             custom: state.custom.loaded_count(),
         },
         tools: state.tools.registry.list().len(),
+        skills: state
+            .tools
+            .registry
+            .list()
+            .iter()
+            .filter(|tool| tool.is_skill())
+            .count(),
         mcp: {
             let (connected, total) = state.mcp.counts();
             McpCounts { connected, total }
