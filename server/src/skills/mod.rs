@@ -130,17 +130,22 @@ impl ToolBackend for SkillBackend {
             let time = call
                 .deadline
                 .map_or(caps.timeout, |left| left.min(caps.timeout));
-            let mut done = DoneGuard::new(&self.runtime, &spec.name, call);
+            let events = run::StepEvents {
+                bus: self.runtime.events.clone(),
+                run_id: call.call_id.to_owned(),
+                skill: spec.name.clone(),
+                caller: invocation.caller_id.clone(),
+            };
+            let mut done = DoneGuard::new(&self.runtime, &events);
             let run = Arc::new(run::SkillRun::new(
                 self.runtime.clone(),
                 run::RunSetup {
-                    skill: spec.name.clone(),
                     caller: invocation,
                     deadline: Instant::now() + time,
                     caps,
                     progress: call.progress.clone(),
                     config: self.runtime.current_config(),
-                    events: done.sender(),
+                    events,
                 },
             ));
             let guest = GuestCall {
@@ -177,13 +182,13 @@ struct DoneGuard {
 }
 
 impl DoneGuard {
-    fn new(runtime: &SkillRuntime, skill: &str, call: &CallContext<'_>) -> Self {
+    fn new(runtime: &SkillRuntime, run: &run::StepEvents) -> Self {
         Self {
             runtime: runtime.clone(),
             event: Some(SkillDone {
-                run_id: call.call_id.to_owned(),
-                skill: skill.to_owned(),
-                caller: call.invocation.caller_id.clone(),
+                run_id: run.run_id.clone(),
+                skill: run.skill.clone(),
+                caller: run.caller.clone(),
                 success: false,
                 steps: 0,
                 duration_ms: 0.0,
@@ -191,17 +196,6 @@ impl DoneGuard {
                 error: Some("the run was cancelled".into()),
             }),
             started: Instant::now(),
-        }
-    }
-
-    /// Where the run publishes its steps.
-    fn sender(&self) -> run::StepEvents {
-        let event = self.event.as_ref();
-        run::StepEvents {
-            bus: self.runtime.events.clone(),
-            run_id: event.map(|e| e.run_id.clone()).unwrap_or_default(),
-            skill: event.map(|e| e.skill.clone()).unwrap_or_default(),
-            caller: event.map(|e| e.caller.clone()).unwrap_or_default(),
         }
     }
 

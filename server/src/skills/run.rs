@@ -67,7 +67,8 @@ pub enum Step {
     },
 }
 
-/// Where a run's steps are published on the bus (`skill_progress`).
+/// A run as the bus knows it: where its steps are published (`skill_progress`), under which
+/// run id, skill and caller.
 pub struct StepEvents {
     pub bus: Arc<EventBus>,
     pub run_id: String,
@@ -77,8 +78,8 @@ pub struct StepEvents {
 
 /// What a run starts from.
 pub struct RunSetup<'a> {
-    pub skill: String,
     pub caller: &'a Invocation,
+    /// The run's deadline (never past the caller's).
     pub deadline: Instant,
     pub caps: Caps,
     /// The skill call's progress: its steps reach the caller's sink (a chat stream, a run's
@@ -90,7 +91,6 @@ pub struct RunSetup<'a> {
 
 pub struct SkillRun {
     runtime: SkillRuntime,
-    skill: String,
     /// The caller's invocation as the skill's tool calls carry it: same caller, permissions,
     /// user, group and preset; origin `skill`; one level deeper; the run's deadline.
     inner: Invocation,
@@ -111,16 +111,10 @@ impl SkillRun {
         let mut inner = setup.caller.clone();
         inner.origin = Origin::Skill;
         inner.depth = setup.caller.depth.saturating_add(1);
-        inner.deadline = Some(
-            setup
-                .caller
-                .deadline
-                .map_or(setup.deadline, |d| d.min(setup.deadline)),
-        );
+        inner.deadline = Some(setup.deadline);
         inner.progress = None;
         Self {
             runtime,
-            skill: setup.skill,
             inner,
             caps: setup.caps,
             config: setup.config,
@@ -160,7 +154,7 @@ impl SkillRun {
                 limit,
                 format!(
                     "skill `{}` passed its cap of {max} {what} (skills.max_{limit} or its manifest)",
-                    self.skill
+                    self.events.skill
                 ),
             ));
         }
@@ -266,7 +260,7 @@ impl SkillRun {
                 "tokens",
                 format!(
                     "skill `{}` spent {spent} tokens, its cap is {} (skills.max_tokens or its manifest)",
-                    self.skill, self.caps.max_tokens
+                    self.events.skill, self.caps.max_tokens
                 ),
             ));
         }
