@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::secret::Secret;
 use super::skills::SkillsConfig;
+use super::usage::UsageConfig;
 
 /// The whole configuration, as figment extracts it from every layer.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -29,6 +30,7 @@ pub struct Config {
     pub tools: ToolsConfig,
     pub mcp: McpConfig,
     pub skills: SkillsConfig,
+    pub usage: UsageConfig,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             tools: ToolsConfig::default(),
             mcp: McpConfig::default(),
             skills: SkillsConfig::default(),
+            usage: UsageConfig::default(),
         }
     }
 }
@@ -235,6 +238,9 @@ pub struct TriggerConfig {
     #[serde(rename = "type")]
     pub kind: TriggerType,
     pub prefix: String,
+    /// Words that make the bot answer whatever the type (case-insensitive, anywhere in the
+    /// message).
+    pub keywords: Vec<String>,
     /// Percent chance of answering when `type` is `random` (0–100).
     pub random_rate: u8,
 }
@@ -244,6 +250,7 @@ impl Default for TriggerConfig {
         Self {
             kind: TriggerType::Both,
             prefix: "#ai".into(),
+            keywords: Vec::new(),
             random_rate: 0,
         }
     }
@@ -549,6 +556,7 @@ impl Config {
         if skills.max_depth == 0 {
             return Err("skills.max_depth must be at least 1".into());
         }
+        self.usage.validate()?;
         if let Some(secret) = &self.auth.jwt_secret
             && secret.expose().len() < 32
         {

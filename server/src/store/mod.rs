@@ -6,6 +6,7 @@ mod config;
 mod conversations;
 mod embedded;
 mod extensions;
+mod groups;
 mod kv;
 mod mcp;
 mod memories;
@@ -26,6 +27,7 @@ pub use conversations::{
     TurnContext,
 };
 pub use extensions::{ExtensionEvent, ExtensionRecord, ToolSummary};
+pub use groups::{GroupRow, LimitHit, UsageKey, UsageRow};
 pub use kv::KvUsage;
 pub use mcp::McpServerRecord;
 pub use memories::{MemoryRecord, memory_scope};
@@ -42,6 +44,8 @@ pub enum StoreError {
     Open(String),
     #[error("database: no result for {0}")]
     Missing(&'static str),
+    #[error("database transaction: {0}")]
+    Transaction(String),
 }
 
 /// How to reach the database.
