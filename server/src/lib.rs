@@ -20,6 +20,7 @@ mod data_dir;
 pub mod events;
 pub mod extensions;
 pub mod footprint;
+pub mod groups;
 pub mod http;
 pub mod llm;
 pub mod manifest;

@@ -51,7 +51,7 @@ async fn the_relevant_memories_of_that_user_in_that_group_reach_the_prompt() {
 
     let (status, body) = chat(
         &server,
-        json!({"message": "which tea should I buy", "userId": "m1", "groupId": "A"}),
+        json!({"message": "which tea should I buy", "userId": "m1", "groupId": "A", "mentioned": true}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -238,7 +238,7 @@ async fn history_and_stats_follow_the_users_turns() {
     // A group's activity, and one user's within it, apart from the user's private chat.
     let (status, body) = chat(
         &server,
-        json!({"message": "hi all", "userId": 78, "groupId": "g1"}),
+        json!({"message": "hi all", "userId": 78, "groupId": "g1", "mentioned": true}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -287,6 +287,7 @@ async fn conversations_page_newest_first_with_a_cursor() {
         let mut body = json!({"message": "hello", "userId": user});
         if let Some(group) = group {
             body["groupId"] = json!(group);
+            body["mentioned"] = json!(true);
         }
         let (status, body) = chat(&server, body).await;
         assert_eq!(status, StatusCode::OK, "{body}");

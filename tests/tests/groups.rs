@@ -2,7 +2,12 @@
 //! daily usage limits.
 
 use chatai_server::store::{LimitHit, UsageKey};
-use chatai_tests::TestServer;
+use chatai_tests::chatting::{chat, with_upstream};
+use chatai_tests::skilling::logs_of;
+use chatai_tests::upstream::{Protocol, Step};
+use chatai_tests::{TestServer, assert_error};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn concurrent_reservations_admit_exactly_the_limit() {
@@ -34,10 +39,305 @@ async fn concurrent_reservations_admit_exactly_the_limit() {
     let counts: Vec<(String, u64)> = rows.iter().map(|r| (r.user_id.clone(), r.count)).collect();
     assert_eq!(counts, [("".to_owned(), 10), ("m1".to_owned(), 10)]);
     store.release_usage(&key("m1")).await.expect("release");
-    assert_eq!(store.reserve_usage(&key("m1"), Some(10), Some(10)).await.expect("r"), None);
     assert_eq!(
-        store.reserve_usage(&key("m2"), Some(10), None).await.expect("r"),
+        store
+            .reserve_usage(&key("m1"), Some(10), Some(10))
+            .await
+            .expect("r"),
+        None
+    );
+    assert_eq!(
+        store
+            .reserve_usage(&key("m2"), Some(10), None)
+            .await
+            .expect("r"),
         Some(LimitHit::Group)
     );
+    server.stop().await;
+}
+
+async fn put_group(server: &TestServer, group: &str, body: Value) -> Value {
+    let (status, reply) = server
+        .call(
+            Method::PUT,
+            &format!("/api/group-admin/groups/{group}"),
+            body,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    reply["data"].clone()
+}
+
+fn say(user: &str, message: &str) -> Value {
+    json!({"message": message, "userId": user, "groupId": "g", "mentioned": true})
+}
+
+#[tokio::test]
+async fn blocks_and_daily_limits_are_exact_and_failures_give_usage_back() {
+    let server = TestServer::start().await;
+    let upstream = with_upstream(&server, Protocol::Openai).await;
+    put_group(
+        &server,
+        "g",
+        json!({"usageLimit": {"dailyUserLimit": 10, "limitMessage": "Enough for today"}}),
+    )
+    .await;
+
+    // 64 chats of one member at once: exactly 10 answered.
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let request = server
+                .admin(Method::POST, "/api/chat")
+                .json(&say("m1", &format!("message {i}")));
+            tokio::spawn(async move {
+                let response = request.send().await.expect("chat");
+                let status = response.status();
+                (status, response.json::<Value>().await.expect("json"))
+            })
+        })
+        .collect();
+    let mut answered = 0;
+    for task in tasks {
+        let (status, body) = task.await.expect("task");
+        if status == StatusCode::OK {
+            answered += 1;
+        } else {
+            assert_error(status, &body, 429, "USAGE_LIMIT_EXCEEDED");
+            assert_eq!(body["details"]["limitMessage"], "Enough for today");
+            assert_eq!(body["details"]["limit"], "user");
+        }
+    }
+    assert_eq!(answered, 10);
+    assert_eq!(upstream.requests().len(), 10);
+
+    // The group's own limit.
+    put_group(&server, "g", json!({"usageLimit": {"dailyGroupLimit": 11}})).await;
+    let (status, body) = chat(&server, say("m2", "hello")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = chat(&server, say("m3", "hello")).await;
+    assert_error(status, &body, 429, "USAGE_LIMIT_EXCEEDED");
+    assert_eq!(body["details"]["limit"], "group");
+
+    // Blacklist and whitelist (limits off).
+    put_group(
+        &server,
+        "g",
+        json!({"usageLimit": null, "blacklist": ["bad"], "whitelist": []}),
+    )
+    .await;
+    let (status, body) = chat(&server, say("bad", "hello")).await;
+    assert_error(status, &body, 403, "USER_BLOCKED");
+    let (status, _) = chat(&server, say("m3", "hello")).await;
+    assert_eq!(status, StatusCode::OK);
+    put_group(&server, "g", json!({"whitelist": ["vip"]})).await;
+    let (status, body) = chat(&server, say("m3", "hello")).await;
+    assert_error(status, &body, 403, "USER_BLOCKED");
+    let (status, _) = chat(&server, say("vip", "hello")).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A chat that fails upstream counts nothing (counts are kept while a limit applies).
+    put_group(
+        &server,
+        "g",
+        json!({"usageLimit": {"dailyUserLimit": 5}, "whitelist": null}),
+    )
+    .await;
+    upstream.script([Step::Status(500, None)], Step::Text("ok".into()));
+    let (status, body) = chat(&server, say("vip", "again")).await;
+    assert_error(status, &body, 502, "API_ERROR");
+    let (_, usage) = server.get("/api/group-admin/groups/g/usage").await;
+    let usage = &usage["data"];
+    assert_eq!(usage["groupCount"], 11, "{usage}");
+    let vip = usage["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| u["userId"] == "vip")
+        .map_or(0, |u| u["count"].as_u64().unwrap_or(0));
+    assert_eq!(vip, 0, "{usage}");
+    assert_eq!(usage["users"][0], json!({"userId": "m1", "count": 10}));
+
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_groups_preset_and_tool_lists_shape_what_the_model_gets() {
+    let server = TestServer::start().await;
+    let upstream = with_upstream(&server, Protocol::Openai).await;
+    let (status, preset) = server
+        .call(
+            Method::POST,
+            "/api/presets",
+            json!({"id": "tea", "from": "assistant",
+            "name": "Tea", "systemPrompt": "You are the tea club's expert."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{preset}");
+    put_group(
+        &server,
+        "g",
+        json!({"presetId": "tea", "tools": {"disabled": ["calculator"]}}),
+    )
+    .await;
+    upstream.script(
+        [
+            chatai_tests::chatting::calculator_call("c1"),
+            Step::Text("done".into()),
+        ],
+        Step::Text("unexpected".into()),
+    );
+    let (status, body) = chat(&server, say("m1", "what is 6 * 7")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let report = &body["data"]["toolCalls"][0];
+    assert_eq!(report["isError"], true, "{report}");
+    assert!(
+        report["result"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("TOOL_NOT_FOUND")
+    );
+    let requests = upstream.requests();
+    let first = &requests[0].body;
+    let system = first["messages"][0]["content"].as_str().unwrap_or_default();
+    assert!(system.contains("the tea club's expert"), "{system}");
+    let offered: Vec<&str> = first["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(|t| t["function"]["name"].as_str())
+        .collect();
+    assert!(
+        !offered.contains(&"calculator") && offered.contains(&"uuid"),
+        "{offered:?}"
+    );
+    // The call log shows no calculator run (a later call's row is written first).
+    let (status, _) = server.call_tool("uuid", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    logs_of(&server, "uuid", 1).await;
+    let (_, rows) = server.get("/api/tools/logs?toolName=calculator").await;
+    assert_eq!(rows["data"], json!([]));
+    // Another group still gets it.
+    let (status, _) = chat(
+        &server,
+        json!({"message": "hi", "userId": "x", "groupId": "other", "mentioned": true}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let offered = upstream.requests().last().expect("request").body["tools"].to_string();
+    assert!(offered.contains("\"calculator\""));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn effective_names_each_source_and_delete_restores_the_global_rules() {
+    let server = TestServer::start().await;
+    let upstream = with_upstream(&server, Protocol::Openai).await;
+    put_group(
+        &server,
+        "g",
+        json!({"name": "Tea club", "trigger": {"prefix": "!"}, "model": upstream.model}),
+    )
+    .await;
+    let (status, merged) = server.get("/api/group-admin/groups/g/effective").await;
+    assert_eq!(status, StatusCode::OK);
+    let merged = &merged["data"];
+    assert_eq!(
+        merged["trigger"]["prefix"],
+        json!({"value": "!", "source": "group"})
+    );
+    assert_eq!(
+        merged["trigger"]["type"],
+        json!({"value": "both", "source": "global"})
+    );
+    assert_eq!(merged["model"]["source"], "group");
+    assert_eq!(
+        merged["enabled"],
+        json!({"value": true, "source": "global"})
+    );
+    assert_eq!(merged["presetId"]["source"], "global");
+    assert_eq!(
+        merged["usageLimit"]["dailyUserLimit"],
+        json!({"value": 0, "source": "global"})
+    );
+    let (_, alias) = server.get("/api/config/groups/g").await;
+    assert_eq!(alias["data"]["name"], "Tea club");
+    let (_, list) = server.get("/api/group-admin/groups").await;
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(1));
+
+    // Bad settings are refused and change nothing.
+    for bad in [
+        json!({"presetId": "nope"}),
+        json!({"trigger": {"randomRate": 101}}),
+        json!({"colour": "red"}),
+        json!({"channel": "nope"}),
+    ] {
+        let (status, body) = server
+            .call(Method::PUT, "/api/group-admin/groups/g", bad)
+            .await;
+        assert_error(status, &body, 400, "VALIDATION_ERROR");
+    }
+
+    // The group's prefix answers; without a mention or the prefix the bot is silent.
+    let quiet = json!({"message": "hello", "userId": "u", "groupId": "g"});
+    let (status, body) = chat(&server, quiet.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"]["skipped"], true, "{body}");
+    assert!(body["data"]["reason"].is_string());
+    let (status, body) = chat(
+        &server,
+        json!({"message": "! what now", "userId": "u", "groupId": "g"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let sent = upstream.requests().last().expect("request").body["messages"].to_string();
+    assert!(
+        sent.contains("\"what now\""),
+        "the prefix is taken off: {sent}"
+    );
+
+    // Disabled: silent even when mentioned.
+    put_group(&server, "g", json!({"enabled": false})).await;
+    let (_, body) = chat(&server, say("u", "hello")).await;
+    assert_eq!(body["data"]["skipped"], true);
+
+    // Deleted: the global rules again (prefix `#ai`, enabled).
+    let (status, body) = server
+        .call(Method::DELETE, "/api/group-admin/groups/g", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"], Value::Null);
+    let (_, merged) = server.get("/api/group-admin/groups/g/effective").await;
+    assert_eq!(
+        merged["data"]["trigger"]["prefix"],
+        json!({"value": "#ai", "source": "global"})
+    );
+    assert_eq!(merged["data"]["enabled"]["source"], "global");
+    let (_, body) = chat(
+        &server,
+        json!({"message": "! what now", "userId": "u", "groupId": "g"}),
+    )
+    .await;
+    assert_eq!(body["data"]["skipped"], true);
+    let (status, body) = chat(&server, say("u", "hello")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["data"]["content"].is_string(), "{body}");
+    let (status, body) = server
+        .call(Method::DELETE, "/api/group-admin/groups/g", json!({}))
+        .await;
+    assert_error(status, &body, 404, "NOT_FOUND");
+
+    // A private chat follows the global trigger, as if the bot were mentioned.
+    let (status, _) = server
+        .call(
+            Method::PUT,
+            "/api/config",
+            json!({"path": "trigger.type", "value": "prefix"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, body) = chat(&server, json!({"message": "hello", "userId": "p"})).await;
+    assert_eq!(body["data"]["skipped"], true);
+    let (_, body) = chat(&server, json!({"message": "#ai hello", "userId": "p"})).await;
+    assert!(body["data"]["content"].is_string(), "{body}");
     server.stop().await;
 }

@@ -13,7 +13,7 @@ use super::AppDepot;
 use super::error::ApiError;
 use super::reply::{ApiResult, Reply};
 use crate::auth::policy::Access;
-use crate::chat::{ChatEvent, ChatInput, ChatReply, ToolReport};
+use crate::chat::{Admission, Admitted, ChatEvent, ChatInput, ChatReply, ToolReport};
 use crate::http::RouterAccess;
 use crate::llm::Usage;
 
@@ -142,21 +142,49 @@ impl From<ChatReply> for ChatAnswer {
 /// Runs a turn: preset → system prompt → history → channel (failover) → tool loop → answer.
 /// With `stream: true` the answer is the SSE stream of `/api/chat/stream`. Upstream failures:
 /// 502 `API_ERROR` with every attempt in `details.attempts`; no usable channel: 503
-/// `CHANNEL_UNAVAILABLE`.
-#[endpoint(tags("chat"), status_codes(200, 400, 404, 502, 503, 504))]
+/// `CHANNEL_UNAVAILABLE`. With a `groupId` the group's settings apply: a disabled group or a
+/// message the trigger rules do not answer gives `{skipped: true, reason}`; a blacklisted (or
+/// not whitelisted) user 403 `USER_BLOCKED`; a reached daily limit 429 `USAGE_LIMIT_EXCEEDED`
+/// (`details.limitMessage`, `details.limit`: `group` or `user`).
+#[endpoint(tags("chat"), status_codes(200, 400, 403, 404, 429, 502, 503, 504))]
 async fn chat(
     body: JsonBody<ChatBody>,
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), ApiError> {
     let body = body.into_inner();
-    if body.stream {
-        return stream(body.into(), depot, res);
-    }
+    let streamed = body.stream;
     let state = depot.app().clone();
-    let reply = state.chat.chat(body.into(), None).await?;
+    let admitted = match state.chat.admit(body.into()).await? {
+        Admission::Skipped(reason) => {
+            res.render(Reply::ok(Skipped::new(reason)));
+            return Ok(());
+        }
+        Admission::Admitted(admitted) => admitted,
+    };
+    if streamed {
+        stream(state, admitted, res);
+        return Ok(());
+    }
+    let reply = state.chat.run(admitted, None).await?;
     res.render(Reply::ok(ChatAnswer::from(reply)));
     Ok(())
+}
+
+/// A message the bot does not answer (group disabled, trigger not met).
+#[derive(Serialize, ToSchema)]
+struct Skipped {
+    skipped: bool,
+    reason: &'static str,
+}
+
+impl Skipped {
+    fn new(reason: &'static str) -> Self {
+        Self {
+            skipped: true,
+            reason,
+        }
+    }
 }
 
 /// Chat, streamed
@@ -168,24 +196,32 @@ async fn chat(
 /// `{conversationId, usage}` or `error` `{code, error}`. A request that cannot start (invalid,
 /// unknown preset, no usable channel) is refused with its status before the stream opens. An
 /// upstream failure before any content fails over unseen; after content the stream ends with
-/// `error` and nothing of the turn is stored.
-#[endpoint(tags("chat"), status_codes(200, 400, 404, 503))]
+/// `error` and nothing of the turn is stored. A skipped message (see `POST /api/chat`) gets the
+/// JSON `{skipped: true, reason}` instead of a stream.
+#[endpoint(tags("chat"), status_codes(200, 400, 403, 404, 429, 503))]
 async fn chat_stream(
     body: JsonBody<ChatBody>,
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), ApiError> {
-    stream(body.into_inner().into(), depot, res)
+    let state = depot.app().clone();
+    match state.chat.admit(body.into_inner().into()).await? {
+        Admission::Skipped(reason) => res.render(Reply::ok(Skipped::new(reason))),
+        Admission::Admitted(admitted) => stream(state, admitted, res),
+    }
+    Ok(())
 }
 
-fn stream(input: ChatInput, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
-    let state = depot.app().clone();
-    state.chat.preflight(&input)?;
+fn stream(
+    state: std::sync::Arc<crate::state::AppState>,
+    admitted: Box<Admitted>,
+    res: &mut Response,
+) {
     let (sink, events) = tokio::sync::mpsc::channel::<ChatEvent>(64);
     // The turn runs to its end and is stored even if the client goes away (its tokens are
     // spent); events then go nowhere.
     tokio::spawn(async move {
-        if let Err(err) = state.chat.chat(input, Some(sink.clone())).await {
+        if let Err(err) = state.chat.run(admitted, Some(sink.clone())).await {
             let api = ApiError::from(err);
             let _ = sink
                 .send(ChatEvent::Error {
@@ -227,7 +263,6 @@ fn stream(input: ChatInput, depot: &mut Depot, res: &mut Response) -> Result<(),
         .max_interval(crate::http::sse::HEARTBEAT)
         .comment("heartbeat")
         .stream(res);
-    Ok(())
 }
 
 /// The receiver as a stream that ends when the turn's task drops its sender.

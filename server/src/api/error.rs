@@ -217,6 +217,13 @@ impl From<crate::chat::ChatError> for ApiError {
             ChatError::TurnTimeout(_) => {
                 Self::new(StatusCode::GATEWAY_TIMEOUT, code::API_ERROR, message)
             }
+            ChatError::Blocked(_) => Self::new(StatusCode::FORBIDDEN, code::USER_BLOCKED, message),
+            ChatError::UsageLimit { limit, .. } => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                code::USAGE_LIMIT_EXCEEDED,
+                &message,
+            )
+            .with_details(json!({ "limitMessage": message, "limit": limit })),
             ChatError::Store(err) => err.into(),
         }
     }

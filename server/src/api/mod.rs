@@ -8,6 +8,7 @@ mod config;
 mod conversations;
 mod custom;
 pub mod error;
+mod groups;
 mod input;
 mod mcp;
 mod mcp_endpoint;
@@ -83,7 +84,8 @@ fn router() -> Router {
                 .push(
                     Router::with_path("config")
                         .push(channels::router())
-                        .push(presets::router()),
+                        .push(presets::router())
+                        .push(groups::config_alias()),
                 )
                 .push(presets::router())
                 .push(channels::router())
@@ -93,6 +95,7 @@ fn router() -> Router {
                 .push(tools::router())
                 .push(mcp::router())
                 .push(skills::router())
+                .push(groups::router())
                 .push(openapi::router()),
         )
         .push(mcp_endpoint::router())

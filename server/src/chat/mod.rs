@@ -2,6 +2,7 @@
 //! builds the context, runs the LLM ⇄ tool loop ([`turn`]) over the channels with failover, and
 //! stores the complete turn.
 
+mod admission;
 mod complete;
 mod locks;
 mod offer;
@@ -15,10 +16,12 @@ use tokio::sync::mpsc;
 
 use crate::channels::{ChannelService, NoChannel};
 use crate::config::ConfigService;
+use crate::groups::{Effective, GroupService};
 use crate::llm::{UpstreamError, Usage};
 use crate::store::{Store, StoreError};
 use crate::tools::ToolHub;
 
+pub use admission::{Admission, Admitted};
 pub use complete::Answer;
 pub use presets::Preset;
 
@@ -139,6 +142,16 @@ pub enum ChatError {
     AfterContent(UpstreamError),
     #[error("the chat turn took longer than {0} ms (llm.turn_timeout_ms)")]
     TurnTimeout(u64),
+    /// The user is on the group's blacklist, or not on its whitelist.
+    #[error("{0}")]
+    Blocked(String),
+    /// A daily usage limit is reached; `message` is the limit message.
+    #[error("{message}")]
+    UsageLimit {
+        message: String,
+        /// `group` or `user`.
+        limit: &'static str,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -152,6 +165,7 @@ pub struct ChatService {
     config: Arc<ConfigService>,
     channels: Arc<ChannelService>,
     tools: Arc<ToolHub>,
+    pub groups: Arc<GroupService>,
     locks: locks::ConversationLocks,
 }
 
@@ -164,6 +178,7 @@ impl ChatService {
     ) -> Result<Self, StoreError> {
         Ok(Self {
             presets: presets::PresetService::load(store.clone()).await?,
+            groups: Arc::new(GroupService::load(store.clone()).await?),
             store,
             config,
             channels,
@@ -187,16 +202,22 @@ impl ChatService {
         }
     }
 
-    /// Whether preset `preset_id` lets `tool` be used (no preset named: every tool; an unknown
-    /// one: none).
-    pub fn preset_permits(&self, preset_id: Option<&str>, tool: &str) -> bool {
-        match preset_id {
+    /// Whether preset `preset_id` and group `group_id` let `tool` be used (no preset named:
+    /// every tool; an unknown one: none; a group's tool lists apply on top).
+    pub fn permits(&self, preset_id: Option<&str>, group_id: Option<&str>, tool: &str) -> bool {
+        let preset = match preset_id {
             None => true,
             Some(id) => self
                 .presets
                 .get(id)
                 .is_some_and(|preset| offer::preset_permits(&preset, tool)),
-        }
+        };
+        preset
+            && group_id.is_none_or(|group| {
+                self.groups
+                    .effective(group, &self.config.current(), &self.presets.default_id())
+                    .permits(tool)
+            })
     }
 
     fn preset(&self, id: Option<&str>) -> Result<Preset, ChatError> {
@@ -206,13 +227,8 @@ impl ChatService {
 
     /// What can be refused before a turn starts (a stream's first byte waits for it): an
     /// invalid request, an unknown preset, no usable channel.
-    pub fn preflight(&self, input: &ChatInput) -> Result<(), ChatError> {
-        if input.message.trim().is_empty() {
-            return Err(ChatError::Invalid("message must not be empty".into()));
-        }
-        if input.user_id.trim().is_empty() {
-            return Err(ChatError::Invalid("userId must not be empty".into()));
-        }
+    fn preflight(&self, input: &ChatInput) -> Result<(), ChatError> {
+        validate(input)?;
         let preset = self.preset(input.preset_id.as_deref())?;
         let config = self.config.current();
         self.channels.check(
@@ -253,20 +269,26 @@ impl ChatService {
         complete::with_failover(&self.channels, &config, &plan, request, None).await
     }
 
-    /// Runs one turn. With a `sink`, events are sent as they happen and failures after the
-    /// first content are reported there too (the result is then `Err(AfterContent)`).
-    pub async fn chat(&self, input: ChatInput, sink: Option<Sink>) -> Result<ChatReply, ChatError> {
-        self.preflight(&input)?;
+    /// Runs one turn of an admitted message. With a `sink`, events are sent as they happen and
+    /// failures after the first content are reported there too (the result is then
+    /// `Err(AfterContent)`).
+    async fn turn(
+        &self,
+        input: &ChatInput,
+        group: Option<&Effective>,
+        sink: Option<Sink>,
+    ) -> Result<ChatReply, ChatError> {
         let preset = self.preset(input.preset_id.as_deref())?;
         let config = self.config.current();
-        let conversation_id = self.conversation_id(&input);
+        let conversation_id = self.conversation_id(input);
         let budget = std::time::Duration::from_millis(config.llm.turn_timeout_ms.max(1));
         let _turn = self.locks.lock(&conversation_id).await;
         let run = turn::Turn {
             service: self,
             config: &config,
             preset: &preset,
-            input: &input,
+            input,
+            group,
             conversation_id: &conversation_id,
             sink: sink.as_ref(),
             deadline: std::time::Instant::now() + budget,
@@ -276,4 +298,15 @@ impl ChatService {
             Err(_) => Err(ChatError::TurnTimeout(config.llm.turn_timeout_ms)),
         }
     }
+}
+
+/// What every message needs: some text and a user.
+fn validate(input: &ChatInput) -> Result<(), ChatError> {
+    if input.message.trim().is_empty() {
+        return Err(ChatError::Invalid("message must not be empty".into()));
+    }
+    if input.user_id.trim().is_empty() {
+        return Err(ChatError::Invalid("userId must not be empty".into()));
+    }
+    Ok(())
 }

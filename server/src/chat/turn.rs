@@ -24,6 +24,8 @@ pub(super) struct Turn<'a> {
     pub config: &'a Config,
     pub preset: &'a Preset,
     pub input: &'a ChatInput,
+    /// The settings of the message's group: its tool lists narrow the offer.
+    pub group: Option<&'a crate::groups::Effective>,
     pub conversation_id: &'a str,
     pub sink: Option<&'a Sink>,
     pub deadline: Instant,
@@ -61,7 +63,13 @@ impl Turn<'_> {
         )?;
         let admin = self.config.chat.admin_users.contains(&input.user_id);
         let tools = if input.tools {
-            offer::offered(&service.tools.registry, self.config, self.preset, admin)
+            offer::offered(
+                &service.tools.registry,
+                self.config,
+                self.preset,
+                self.group,
+                admin,
+            )
         } else {
             Vec::new()
         };

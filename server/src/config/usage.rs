@@ -35,9 +35,12 @@ impl UsageConfig {
 
     /// The time zone of `timezone`.
     pub fn zone(&self) -> Result<chrono_tz::Tz, String> {
-        self.timezone
-            .parse()
-            .map_err(|_| format!("usage.timezone `{}` is not an IANA time zone", self.timezone))
+        self.timezone.parse().map_err(|_| {
+            format!(
+                "usage.timezone `{}` is not an IANA time zone",
+                self.timezone
+            )
+        })
     }
 
     /// Today in the configured time zone, `YYYY-MM-DD`.

@@ -73,6 +73,11 @@ error_codes! {
     /// 422: a skill passed one of its caps (tool calls, LLM calls, tokens, nesting depth) and
     /// was stopped (details: `limit`).
     SKILL_LIMIT_EXCEEDED,
+    /// 403: the user is on the group's blacklist, or not on its whitelist.
+    USER_BLOCKED,
+    /// 429: a daily usage limit of the group or of the member is reached (details:
+    /// `limitMessage`, `limit`).
+    USAGE_LIMIT_EXCEEDED,
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -202,7 +202,11 @@ impl SkillRun {
         };
         let outcome = match (self.runtime.hub.upgrade(), self.runtime.chat.upgrade()) {
             (Some(hub), Some(chat)) => {
-                if chat.preset_permits(self.inner.preset_id.as_deref(), &name) {
+                if chat.permits(
+                    self.inner.preset_id.as_deref(),
+                    self.inner.group_id.as_deref(),
+                    &name,
+                ) {
                     hub.executor
                         .call(&name, args.clone(), &self.inner, &self.config)
                         .await
@@ -210,7 +214,7 @@ impl SkillRun {
                         .map_err(|err| format!("{}: {err}", hub.executor.code(&err)))
                 } else {
                     Err(format!(
-                        "TOOL_NOT_PERMITTED: the caller's preset does not allow tool `{name}`"
+                        "TOOL_NOT_PERMITTED: the caller's preset or group does not allow tool `{name}`"
                     ))
                 }
             }
