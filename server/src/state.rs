@@ -76,6 +76,7 @@ impl AppState {
 
     /// Probes the database once and records the outcome.
     pub async fn probe_db(&self) {
+        let started = Instant::now();
         let ok = match tokio::time::timeout(std::time::Duration::from_secs(2), self.store.ping())
             .await
         {
@@ -89,6 +90,8 @@ impl AppState {
                 false
             }
         };
+        metrics::histogram!("chatai_db_probe_duration_seconds")
+            .record(started.elapsed().as_secs_f64());
         metrics::gauge!("chatai_db_up").set(if ok { 1.0 } else { 0.0 });
         self.db_ok.store(ok, Ordering::Relaxed);
     }

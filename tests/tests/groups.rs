@@ -341,3 +341,137 @@ async fn effective_names_each_source_and_delete_restores_the_global_rules() {
     assert!(body["data"]["content"].is_string(), "{body}");
     server.stop().await;
 }
+
+/// The value of the first sample of `name` whose labels include `labels`.
+fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name)
+        .find(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => f64::NAN,
+        })
+}
+
+#[tokio::test]
+async fn system_stats_and_metrics_match_what_happened() {
+    let server = TestServer::start().await;
+    // A channel name of its own: the metrics recorder is shared by every test of this binary.
+    let upstream = chatai_tests::upstream::Upstream::start(Protocol::Openai).await;
+    chatai_tests::chatting::add_channel(
+        &server,
+        "stats",
+        "openai",
+        &upstream.base_url,
+        &upstream.model,
+        0,
+        1500,
+    )
+    .await;
+    upstream.script(
+        [
+            chatai_tests::chatting::calculator_call("c1"),
+            Step::Text("42".into()),
+            Step::Text("a".into()),
+            Step::Text("b".into()),
+        ],
+        Step::Text("unexpected".into()),
+    );
+    for i in 0..3 {
+        let (status, body) = chat(
+            &server,
+            json!({"message": format!("hi {i}"), "userId": "u"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, _) = server.call_tool("uuid", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = server
+        .call_tool("calculator", json!({"expression": "1 +"}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    logs_of(&server, "calculator", 2).await;
+    logs_of(&server, "uuid", 1).await;
+
+    let (status, stats) = server.get("/api/system/stats?period=day").await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    let stats = &stats["data"];
+    // Chat 1: question, tool call, tool result, answer; chats 2 and 3: question and answer.
+    assert_eq!(stats["messages"], 8, "{stats}");
+    // Four answers of 13 + 7 tokens.
+    assert_eq!(stats["tokens"], 80);
+    assert_eq!(stats["toolCalls"], 3);
+    assert_eq!(stats["errors"], 1);
+    let tools: Vec<(String, u64, u64)> = stats["byTool"]
+        .as_array()
+        .expect("byTool")
+        .iter()
+        .map(|t| {
+            (
+                t["tool"].as_str().unwrap_or_default().to_owned(),
+                t["calls"].as_u64().unwrap_or(0),
+                t["errors"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tools,
+        [("calculator".to_owned(), 2, 1), ("uuid".to_owned(), 1, 0)]
+    );
+    assert_eq!(
+        stats["byChannel"],
+        json!([{"channel": "stats", "answers": 4, "promptTokens": 52, "completionTokens": 28}])
+    );
+    assert_eq!(stats["byDay"].as_array().map(Vec::len), Some(1));
+    assert_eq!(stats["byDay"][0]["toolCalls"], 3);
+    assert_eq!(stats["byDay"][0]["messages"], 8);
+
+    let text = server
+        .admin(Method::GET, "/metrics")
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+        .expect("Prometheus text");
+    // Per-tool series (other tests of this binary may add to them).
+    for outcome in ["ok", "INVALID_ARGUMENTS"] {
+        let calls = sample(
+            &scrape,
+            "chatai_tool_calls_total",
+            &[("tool", "calculator"), ("outcome", outcome)],
+        );
+        assert!(calls.is_some_and(|n| n >= 1.0), "{outcome}: {calls:?}");
+    }
+    let model = upstream.model.as_str();
+    let tokens = |kind| {
+        sample(
+            &scrape,
+            "chatai_llm_tokens_total",
+            &[("channel", "stats"), ("model", model), ("kind", kind)],
+        )
+    };
+    assert_eq!(
+        (tokens("prompt"), tokens("completion")),
+        (Some(52.0), Some(28.0))
+    );
+    for name in [
+        "chatai_llm_request_duration_seconds_count",
+        "chatai_chat_duration_seconds_count",
+        "chatai_db_probe_duration_seconds_count",
+        "chatai_tool_call_duration_seconds_count",
+    ] {
+        assert!(
+            scrape.samples.iter().any(|s| s.metric == name) || text.contains(name),
+            "{name} in /metrics"
+        );
+    }
+    server.stop().await;
+}

@@ -160,6 +160,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/config/schema"),
     ("get", "/api/system/health"),
     ("get", "/api/system/status"),
+    ("get", "/api/system/stats"),
     ("get", "/api/system/events"),
     ("get", "/api/openapi.json"),
     ("get", "/api/tools"),

@@ -116,7 +116,7 @@ struct Stats {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ModelView {
+pub(super) struct ModelView {
     channel: String,
     model: Option<String>,
     answers: u64,
@@ -143,17 +143,7 @@ async fn stats(
         return Err(ApiError::validation("userId or groupId is required")
             .with_details(json!({ "field": "userId" })));
     }
-    const DAY: i64 = 86_400_000;
-    let today = now_ms().div_euclid(DAY) * DAY;
-    let since = match period.into_inner().as_deref() {
-        Some("day") => today,
-        None | Some("week") => today - 6 * DAY,
-        Some("month") => today - 29 * DAY,
-        Some(_) => {
-            return Err(ApiError::validation("period must be day, week or month")
-                .with_details(json!({ "field": "period" })));
-        }
-    };
+    let since = since_of(period.into_inner().as_deref())?;
     let scope = StatsScope {
         user_id: user_id.as_deref(),
         group_id: group_id.as_deref(),
@@ -166,23 +156,46 @@ async fn stats(
         by_day: days
             .into_iter()
             .map(|d| DayView {
-                date: chrono::DateTime::from_timestamp_millis(d.day * DAY)
-                    .unwrap_or_default()
-                    .format("%Y-%m-%d")
-                    .to_string(),
+                date: date_of(d.day),
                 messages: d.messages,
                 tokens: d.tokens,
             })
             .collect(),
-        by_model: models
-            .into_iter()
-            .map(|m| ModelView {
-                channel: m.channel,
-                model: m.model,
-                answers: m.answers,
-                prompt_tokens: m.prompt_tokens,
-                completion_tokens: m.completion_tokens,
-            })
-            .collect(),
+        by_model: models.into_iter().map(ModelView::from).collect(),
     }))
+}
+
+impl From<crate::store::ModelStats> for ModelView {
+    fn from(m: crate::store::ModelStats) -> Self {
+        Self {
+            channel: m.channel,
+            model: m.model,
+            answers: m.answers,
+            prompt_tokens: m.prompt_tokens,
+            completion_tokens: m.completion_tokens,
+        }
+    }
+}
+
+const DAY: i64 = 86_400_000;
+
+/// The start (Unix ms) of a `period`: `day` (today, UTC), `week` (the last 7 days, the
+/// default) or `month` (the last 30).
+pub(super) fn since_of(period: Option<&str>) -> Result<i64, ApiError> {
+    let today = now_ms().div_euclid(DAY) * DAY;
+    match period {
+        Some("day") => Ok(today),
+        None | Some("week") => Ok(today - 6 * DAY),
+        Some("month") => Ok(today - 29 * DAY),
+        Some(_) => Err(ApiError::validation("period must be day, week or month")
+            .with_details(json!({ "field": "period" }))),
+    }
+}
+
+/// `YYYY-MM-DD` of a day since the Unix epoch.
+pub(super) fn date_of(day: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(day * DAY)
+        .unwrap_or_default()
+        .format("%Y-%m-%d")
+        .to_string()
 }

@@ -20,6 +20,7 @@ pub mod reply;
 mod secrets;
 mod skills;
 mod system;
+mod system_stats;
 mod tools;
 
 use std::sync::Arc;

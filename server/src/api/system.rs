@@ -23,6 +23,7 @@ pub fn router() -> Router {
                 .get(health),
         )
         .push(Router::with_path("status").get(status))
+        .push(super::system_stats::router())
         .push(
             Router::with_path("events")
                 .access(RouteRule::new(Access::READ_ADMIN).query_token())

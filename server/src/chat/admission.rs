@@ -127,9 +127,13 @@ impl ChatService {
         admitted: Box<Admitted>,
         sink: Option<Sink>,
     ) -> Result<ChatReply, ChatError> {
+        let started = std::time::Instant::now();
         let result = self
             .turn(&admitted.input, admitted.group.as_ref(), sink)
             .await;
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        metrics::histogram!("chatai_chat_duration_seconds", "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
         if result.is_err()
             && let Some(key) = &admitted.reservation
             && let Err(err) = self.store.release_usage(key).await

@@ -34,6 +34,7 @@ pub async fn with_failover(
         request.model = attempt.model.clone();
         let target = channels.target(attempt, idle);
         let client = channels.client();
+        let started = std::time::Instant::now();
         let outcome = match sink {
             None => client
                 .complete(&target, &request)
@@ -44,6 +45,7 @@ pub async fn with_failover(
         match outcome {
             Ok(completion) => {
                 probe.resolve(|h, k| h.succeeded(k));
+                record_success(attempt, &completion, started.elapsed());
                 let model = completion
                     .model
                     .clone()
@@ -56,6 +58,12 @@ pub async fn with_failover(
             }
             Err((err, sent)) => {
                 probe.resolve(|h, k| h.failed(k, &err));
+                let status = err
+                    .status()
+                    .map_or_else(|| "network".to_owned(), |s| s.to_string());
+                metrics::counter!("chatai_llm_errors_total",
+                    "channel" => attempt.channel.name.clone(), "status" => status)
+                .increment(1);
                 tracing::warn!(
                     channel = %attempt.channel.name,
                     model = %attempt.model,
@@ -143,4 +151,20 @@ impl Drop for ProbeGuard<'_> {
             self.health.abandoned(self.key);
         }
     }
+}
+
+/// Metrics of an answered attempt: its latency and tokens, by channel and model (both from
+/// the admin's channel list, so the series are bounded).
+fn record_success(attempt: &Attempt, completion: &Completion, took: std::time::Duration) {
+    let channel = attempt.channel.name.clone();
+    let model = attempt.model.clone();
+    metrics::histogram!("chatai_llm_request_duration_seconds",
+        "channel" => channel.clone(), "model" => model.clone())
+    .record(took.as_secs_f64());
+    metrics::counter!("chatai_llm_tokens_total",
+        "channel" => channel.clone(), "model" => model.clone(), "kind" => "prompt")
+    .increment(completion.usage.prompt_tokens);
+    metrics::counter!("chatai_llm_tokens_total",
+        "channel" => channel, "model" => model, "kind" => "completion")
+    .increment(completion.usage.completion_tokens);
 }

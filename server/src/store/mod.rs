@@ -31,7 +31,7 @@ pub use groups::{GroupRow, LimitHit, UsageKey, UsageRow};
 pub use kv::KvUsage;
 pub use mcp::McpServerRecord;
 pub use memories::{MemoryRecord, memory_scope};
-pub use tools::{ToolLogEntry, ToolLogQuery};
+pub use tools::{DayCalls, ToolLogEntry, ToolLogQuery, ToolStats};
 
 /// A storage failure. Its message may name internals: log it, never return it to a client.
 #[derive(Debug, thiserror::Error)]

@@ -40,7 +40,41 @@ pub struct ToolLogEntry {
     pub seq: u64,
 }
 
+/// One tool's calls over a period.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ToolStats {
+    pub tool_name: String,
+    pub calls: u64,
+    pub errors: u64,
+    pub avg_ms: f64,
+}
+
+/// Tool calls of one day (days since the Unix epoch, UTC).
+#[derive(Debug, Clone, Deserialize)]
+pub struct DayCalls {
+    pub day: i64,
+    pub calls: u64,
+}
+
 impl Store {
+    /// Tool calls since `since` (Unix ms), per tool and per day, in one round trip.
+    pub async fn tool_stats(
+        &self,
+        since: i64,
+    ) -> Result<(Vec<ToolStats>, Vec<DayCalls>), StoreError> {
+        let sql = "SELECT tool_name, count() AS calls, math::sum(failed) AS errors, \
+                          math::mean(duration_ms) AS avg_ms \
+                   FROM (SELECT tool_name, duration_ms, (IF success THEN 0 ELSE 1 END) AS failed \
+                         FROM tool_log WHERE timestamp >= $since) \
+                   GROUP BY tool_name ORDER BY tool_name;
+                   SELECT day, count() AS calls \
+                   FROM (SELECT math::floor(timestamp / 86400000) AS day FROM tool_log \
+                         WHERE timestamp >= $since) \
+                   GROUP BY day ORDER BY day;";
+        let mut results = self.statements(sql, json!({ "since": since })).await?;
+        Ok((results.next()?, results.next()?))
+    }
+
     pub async fn insert_tool_logs(&self, entries: &[ToolLogEntry]) -> Result<(), StoreError> {
         let rows: Vec<Value> = entries
             .iter()
