@@ -297,6 +297,13 @@ fn spawn_pruner(state: Arc<AppState>) -> JoinHandle<()> {
             if let Err(err) = state.store.prune_expired().await {
                 tracing::warn!(error = %err, "pruning expired credentials failed");
             }
+            // Usage counts are read for today only; a week is kept for a look back.
+            let week_ago = (chrono::Utc::now() - chrono::Duration::days(7))
+                .format("%Y-%m-%d")
+                .to_string();
+            if let Err(err) = state.store.prune_usage(&week_ago).await {
+                tracing::warn!(error = %err, "pruning old usage counts failed");
+            }
             let days = state.config.current().tools.log_retention_days;
             if days > 0 {
                 let cutoff = crate::store::now_ms() - i64::from(days) * 86_400_000;

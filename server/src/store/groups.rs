@@ -144,6 +144,12 @@ impl Store {
         .await
     }
 
+    /// Forgets the counts of days before `day` (`YYYY-MM-DD`; ISO dates sort as text).
+    pub async fn prune_usage(&self, day: &str) -> Result<(), StoreError> {
+        self.execute("DELETE usage_count WHERE day < $day", json!({ "day": day }))
+            .await
+    }
+
     /// Runs a transaction; `Err` carries the messages of its failed statements (a failed
     /// transaction fails every statement; the cause is among them).
     async fn transaction(&self, sql: &str, vars: Value) -> Result<(), String> {
