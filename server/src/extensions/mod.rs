@@ -373,7 +373,7 @@ impl ExtensionHost {
         extension: &Extension,
         tool: &str,
         args: String,
-        guest: GuestCall,
+        mut guest: GuestCall,
         config: &ExtensionsConfig,
     ) -> Ran {
         let Entry::Tool(pre) = &extension.entry else {
@@ -395,14 +395,8 @@ impl ExtensionHost {
         let timeout = guest
             .deadline
             .map_or(limits.timeout, |left| left.min(limits.timeout));
-        let mut store = self.store(extension, &limits, config, guest.progress, None);
-        let ctx = CallContext {
-            call_id: guest.call_id,
-            user_id: guest.user_id,
-            group_id: guest.group_id,
-            conversation_id: guest.conversation_id,
-            deadline_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
-        };
+        let mut store = self.store(extension, &limits, config, guest.progress.take(), None);
+        let ctx = call_context(guest, timeout);
         let run = async {
             let instance = pre.instantiate_async(&mut store).await?;
             instance
@@ -440,6 +434,17 @@ fn max_concurrency(extension: &Extension, config: &ExtensionsConfig) -> u32 {
         .map_or(config.max_concurrency, |n| {
             n.clamp(1, config.max_concurrency)
         })
+}
+
+/// What the guest is told of its call: who calls, and the milliseconds it has (`timeout`).
+fn call_context(guest: GuestCall, timeout: Duration) -> CallContext {
+    CallContext {
+        call_id: guest.call_id,
+        user_id: guest.user_id,
+        group_id: guest.group_id,
+        conversation_id: guest.conversation_id,
+        deadline_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+    }
 }
 
 /// A guest's own error as the hub's.

@@ -8,12 +8,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use super::bindings;
 use super::bindings::skill::chatai::extension::skill_host;
-use super::bindings::{self, CallContext};
 use super::sandbox::HostState;
 use super::{
-    CallLimits, Entry, Extension, ExtensionHost, GuestCall, LoadError, convert_result, guest_error,
-    guest_logs, trap, validate_spec,
+    CallLimits, Entry, Extension, ExtensionHost, GuestCall, LoadError, call_context,
+    convert_result, guest_error, guest_logs, trap, validate_spec,
 };
 use crate::config::ExtensionsConfig;
 use crate::tools::{Ran, ToolBackend, ToolError, ToolSpec};
@@ -83,13 +83,7 @@ impl ExtensionHost {
         let limits = CallLimits::derive(config, &extension.requested);
         let timeout = guest.deadline.unwrap_or(limits.timeout);
         let mut store = self.store(extension, &limits, config, None, Some(imports.clone()));
-        let ctx = CallContext {
-            call_id: guest.call_id,
-            user_id: guest.user_id,
-            group_id: guest.group_id,
-            conversation_id: guest.conversation_id,
-            deadline_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
-        };
+        let ctx = call_context(guest, timeout);
         let run = async {
             let instance = pre.instantiate_async(&mut store).await?;
             instance

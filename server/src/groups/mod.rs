@@ -151,7 +151,7 @@ pub struct GroupView {
     pub group_id: String,
     #[serde(flatten)]
     pub settings: GroupSettings,
-    /// RFC 3339.
+    /// Unix milliseconds (the API shows RFC 3339).
     pub updated_at: i64,
 }
 
