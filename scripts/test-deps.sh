@@ -26,3 +26,18 @@ if ! grep -qs "\"version\": \"$mcp_version\"" \
   npm install --silent --no-audit --no-fund --prefix "$mcp_dir" \
     "@modelcontextprotocol/server-everything@$mcp_version" >/dev/null
 fi
+
+# The panel's browser tests (tests/tests/panel.rs): Debian's chromium, driven over the DevTools
+# protocol, and axe-core (npm, pinned) for the accessibility check, under
+# ~/.cache/chatai-edge/axe-core (AXE_CORE_JS points elsewhere).
+if ! command -v chromium >/dev/null; then
+  as_root=""; [ "$(id -u)" = 0 ] || as_root=sudo
+  $as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+axe_dir="$HOME/.cache/chatai-edge/axe-core"
+axe_version=4.14.1
+if ! grep -qs "\"version\": \"$axe_version\"" "$axe_dir/node_modules/axe-core/package.json"; then
+  mkdir -p "$axe_dir"
+  npm install --silent --no-audit --no-fund --prefix "$axe_dir" "axe-core@$axe_version" >/dev/null
+fi

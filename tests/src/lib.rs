@@ -2,6 +2,7 @@
 //! random port, embedded SurrealDB (`mem://` in-process, SurrealKV for the spawned binary).
 
 pub mod binary;
+pub mod browser;
 pub mod chatting;
 pub mod mcp;
 pub mod skilling;
@@ -58,9 +59,23 @@ impl TestServer {
         Self::start_from(dir, file).await
     }
 
+    /// Like [`TestServer::start_with`], but the start-up login link stays unused (a browser
+    /// opens it): the harness signs in with a login token of its own, made in-process.
+    pub async fn start_keeping_link(extra: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("chatai.toml");
+        std::fs::write(&file, base_toml(&dir.path().join("data"), extra)).expect("write config");
+        Self::start_inner(dir, file, false).await
+    }
+
     async fn start_from(dir: tempfile::TempDir, file: PathBuf) -> Self {
+        Self::start_inner(dir, file, true).await
+    }
+
+    async fn start_inner(dir: tempfile::TempDir, file: PathBuf, use_link: bool) -> Self {
         chatai_server::telemetry::init_logging(&chatai_server::config::LogConfig {
-            level: "warn".into(),
+            // chromiumoxide warns of every DevTools message newer than its protocol types.
+            level: "warn,chromiumoxide=error".into(),
             format: chatai_server::config::LogFormat::Text,
         });
         let loader = ConfigLoader::new(Some(file), None).expect("config loader");
@@ -71,7 +86,18 @@ impl TestServer {
             .build()
             .expect("client");
         let login_url = running.login_url.clone();
-        let token = login_token_of(&login_url);
+        let token = if use_link {
+            login_token_of(&login_url)
+        } else {
+            let config = running.state.config.current();
+            running
+                .state
+                .auth
+                .create_login_token(false, Some("test harness"), &config.auth)
+                .await
+                .expect("harness login token")
+                .token
+        };
         let response = client
             .post(format!("{base}/api/auth/login"))
             .json(&serde_json::json!({ "token": token }))
