@@ -77,7 +77,7 @@ function Prefs() {
       </select></label>
     <label class="compact"><span class="sr-only">${t('Theme')}</span>
       <select aria-label=${t('Theme')} value=${theme} onChange=${(e) => pickTheme(e.currentTarget.value)}>
-        <option value="auto">${t('System theme')}</option>
+        <option value="auto">${t('Auto')}</option>
         <option value="light">${t('Light')}</option>
         <option value="dark">${t('Dark')}</option>
       </select></label>

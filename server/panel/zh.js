@@ -4,7 +4,7 @@ export const ZH = {
   'Dashboard': '仪表盘', 'Chat playground': '对话调试', 'Channels': '渠道', 'Presets': '预设', 'Tools': '工具',
   'Extensions': '扩展', 'MCP servers': 'MCP 服务器', 'Skills': '技能', 'Conversations': '会话', 'Memories': '记忆',
   'Groups': '群组', 'Settings': '设置', 'API keys & links': 'API 密钥与登录链接', 'Sections': '导航', 'Menu': '菜单',
-  'Log out': '退出登录', 'Skip to content': '跳到正文', 'Language': '语言', 'Theme': '主题', 'System theme': '跟随系统',
+  'Log out': '退出登录', 'Skip to content': '跳到正文', 'Language': '语言', 'Theme': '主题', 'System theme': '跟随系统', 'Auto': '自动',
   'Light': '浅色', 'Dark': '深色', 'Loading…': '加载中…',
   'This login link did not work': '此登录链接无效',
   'Login links work once and for a few minutes. This one is invalid, expired or already used.': '登录链接只能使用一次，且几分钟内有效。此链接无效、已过期或已被使用。',
@@ -79,7 +79,8 @@ export const ZH = {
   'Personas the chat uses: prompt, model, tools and context.': '对话使用的人设：提示词、模型、工具和上下文。', 'New preset': '新建预设',
   'System prompt': '系统提示词', 'Variables: {{user}}, {{date}}, {{time}}, {{bot_name}}': '变量：{{user}}、{{date}}、{{time}}、{{bot_name}}',
   'Temperature': '温度', 'Max tokens': '最大 Token', 'Context: max messages': '上下文：最多消息数', 'Allowed tools (empty: all)': '允许的工具（留空为全部）',
-  'Disabled tools': '禁用的工具', 'Make default': '设为默认',
+  'Disabled tools': '禁用的工具', 'Copy of {name}': '复制 {name}', 'Id (optional)': 'ID（可选）',
+  'Letters, digits, ., _ or -; made from the name when empty.': '字母、数字、.、_ 或 -；留空时由名称生成。', 'Make default': '设为默认',
   // Conversations, memories
   'What users and groups said to the bot, with the tools it called.': '用户和群组与机器人的对话，以及它调用的工具。', 'Delete all': '全部删除',
   'Newest first': '最新优先', 'Newest': '最新', 'Older': '更早', 'No conversation yet.': '还没有会话。', 'Pick a conversation to read it.': '选择一个会话查看。',

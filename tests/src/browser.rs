@@ -432,7 +432,10 @@ impl Tab {
     /// `full_page` replaces the viewport with a desktop one, so the page is clipped here.)
     pub async fn screenshot(&self, path: &Path) {
         let (width, height): (f64, f64) = self
-            .eval("[document.documentElement.clientWidth, document.documentElement.scrollHeight]")
+            .eval(
+                "window.scrollTo(0, 0); new Promise((done) => requestAnimationFrame(() => \
+                 done([document.documentElement.clientWidth, document.documentElement.scrollHeight])))",
+            )
             .await;
         let clip = Viewport {
             x: 0.0,

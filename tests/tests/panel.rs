@@ -385,3 +385,224 @@ async fn every_page_in_both_themes_and_widths_is_screenshotted_and_has_no_seriou
     );
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_show_next_to_their_cause_long_operations_show_progress_and_an_ended_session_asks_for_a_new_link()
+ {
+    let server = TestServer::start_keeping_link("").await;
+    let slow = chatai_tests::upstream::Upstream::start(Protocol::Openai).await;
+    slow.script(
+        [Step::After(
+            Duration::from_millis(1500),
+            Box::new(Step::Text("pong".into())),
+        )],
+        Step::Text("pong".into()),
+    );
+    chatai_tests::chatting::add_channel(
+        &server,
+        "slow",
+        "openai",
+        &slow.base_url,
+        &slow.model,
+        0,
+        5000,
+    )
+    .await;
+    let browser = Browser::launch().await;
+    let tab = browser.tab().await;
+    tab.viewport(1280, 900, false).await;
+    tab.goto(&server.login_url).await;
+    tab.wait(
+        "document.querySelector('[data-ready]')",
+        "the dashboard",
+        WAIT,
+    )
+    .await;
+
+    // A tool's own error, with its code, in the tool's card.
+    open(&tab, "#/tools/calculator").await;
+    tab.wait(
+        "document.querySelector('#arg-expression')",
+        "the calculator form",
+        WAIT,
+    )
+    .await;
+    tab.click_in("#call-form", "Call calculator").await;
+    tab.wait_text("#call-form .field-error", "Required", WAIT)
+        .await;
+    tab.fill_in("#call-form", "expression", "1.0 / 0").await;
+    tab.click_in("#call-form", "Call calculator").await;
+    tab.wait_text("main .note.error", "TOOL_ERROR", WAIT).await;
+
+    // A file that is not a component: the server's reason in the upload card.
+    let bogus = server.dir.path().join("bogus.wasm");
+    std::fs::write(&bogus, b"not a component").expect("bogus file");
+    open(&tab, "#/extensions").await;
+    tab.set_file("input[name=file]", &bogus).await;
+    tab.click("Upload").await;
+    tab.wait_text("main section .note.error", "INVALID_COMPONENT", WAIT)
+        .await;
+
+    // A name already taken: 409 in the dialog that sent it, which stays open.
+    open(&tab, "#/channels").await;
+    tab.click("Add channel").await;
+    tab.fill_in("dialog", "Name", "slow").await;
+    tab.click_in("dialog", "Add").await;
+    tab.wait_text("dialog .note.error", "CONFLICT", WAIT).await;
+    tab.click_in("dialog", "Cancel").await;
+
+    // A channel test shows that it runs until the upstream answers.
+    tab.click_in("li[aria-label=slow]", "Test").await;
+    tab.wait_text(
+        "li[aria-label=slow] button[aria-busy=true]",
+        "Testing…",
+        WAIT,
+    )
+    .await;
+    tab.wait_text("li[aria-label=slow] .note.ok", "pong", WAIT)
+        .await;
+
+    // The session ends elsewhere (logout with the same token): the next call says so.
+    let cookie = session_cookie(&tab).await;
+    let (code, body) = server
+        .send(
+            server
+                .client
+                .post(server.url("/api/auth/logout"))
+                .bearer_auth(&cookie),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    open(&tab, "#/dashboard").await;
+    tab.wait_text("main h1", "Your session has ended", WAIT)
+        .await;
+
+    // Only the refusals provoked above were logged: no script error.
+    let problems = tab.take_problems();
+    assert!(
+        problems.iter().all(|p| p.starts_with("HTTP 4")
+            || (p.starts_with("browser log: Failed to load resource")
+                && p.contains("status of 4"))),
+        "{problems:#?}"
+    );
+    for code in ["422", "400", "409", "401"] {
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with(&format!("HTTP {code}"))),
+            "{code} in {problems:#?}"
+        );
+    }
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_panel_forms_change_what_the_api_shows() {
+    let server = TestServer::start_keeping_link("").await;
+    let _upstream = furnish(&server).await;
+    let browser = Browser::launch().await;
+    let tab = browser.tab().await;
+    tab.viewport(1280, 900, false).await;
+    tab.goto(&server.login_url).await;
+    tab.wait(
+        "document.querySelector('[data-ready]')",
+        "the dashboard",
+        WAIT,
+    )
+    .await;
+
+    // A copy of a builtin preset, edited, becomes the default.
+    open(&tab, "#/presets").await;
+    tab.click_in("li[aria-label=Assistant]", "Copy").await;
+    tab.fill_in("dialog", "Name", "Tea assistant").await;
+    tab.fill_in("dialog", "Temperature", "0.3").await;
+    tab.click_in("dialog", "Save").await;
+    tab.wait_text("li.item h2", "Tea assistant", WAIT).await;
+    tab.click_in("li[aria-label='Tea assistant']", "Make default")
+        .await;
+    tab.wait_text("li[aria-label='Tea assistant']", "default", WAIT)
+        .await;
+    let (_, presets) = server.get("/api/presets").await;
+    let copy = presets["data"]
+        .as_array()
+        .expect("presets")
+        .iter()
+        .find(|p| p["name"] == "Tea assistant")
+        .cloned()
+        .expect("the copy is stored");
+    assert_eq!(copy["isDefault"], true, "{copy}");
+    assert!((copy["temperature"].as_f64().expect("temperature") - 0.3).abs() < 1e-6);
+
+    // A channel's priority changes; its key (shown masked) is kept.
+    open(&tab, "#/channels").await;
+    tab.click_in("li[aria-label=openai]", "Edit").await;
+    tab.fill_in("dialog", "Priority (lower first)", "7").await;
+    tab.click_in("dialog", "Save").await;
+    tab.wait(
+        "document.querySelector('li[aria-label=openai] dd[data-field=priority]').textContent === '7'",
+        "the new priority",
+        WAIT,
+    )
+    .await;
+    let (_, channel) = server.get("/api/channels/openai").await;
+    assert_eq!(channel["data"]["priority"], 7);
+    let stored = server
+        .running()
+        .state
+        .channels
+        .get("openai")
+        .expect("channel");
+    assert_eq!(stored.api_keys, [chatai_tests::chatting::CHANNEL_KEY]);
+
+    // A group opened by its id gets its own settings; the effective view names their source.
+    open(&tab, "#/groups").await;
+    tab.fill("Group id", "20002").await;
+    tab.click("Open").await;
+    settle(&tab, "the new group").await;
+    tab.fill("Name", "Night owls").await;
+    tab.fill("Daily limit per member", "5").await;
+    tab.click_in("main form.form", "Save").await;
+    tab.wait_text("main a.item", "Night owls", WAIT).await;
+    let (_, group) = server.get("/api/group-admin/groups/20002").await;
+    assert_eq!(group["data"]["name"], "Night owls", "{group}");
+    assert_eq!(group["data"]["usageLimit"]["dailyUserLimit"], 5, "{group}");
+    tab.wait_text("main tr", "usageLimit.dailyUserLimit5group", WAIT)
+        .await;
+
+    // A memory is added and forgotten.
+    open(&tab, "#/memories").await;
+    tab.fill("Memory", "Prefers oolong.").await;
+    tab.click_in("main form", "Add").await;
+    tab.wait_text("main td", "Prefers oolong.", WAIT).await;
+    let (_, memories) = server.get("/api/chat/memories?userId=panel").await;
+    assert_eq!(
+        memories["data"].as_array().map(Vec::len),
+        Some(2),
+        "{memories}"
+    );
+
+    // A conversation is read and deleted.
+    open(&tab, "#/conversations/user:alice").await;
+    tab.wait_text("main .bubble", "It is 42.", WAIT).await;
+    tab.click_in("main section.conversation", "Delete").await;
+    tab.click_in("main section.conversation", "Yes, delete").await;
+    tab.wait_text("main", "No conversation yet.", WAIT).await;
+    let (code, _) = server.get("/api/conversations/user:alice").await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+
+    // The language switch turns the whole panel Chinese, and stays after a reload.
+    tab.fill("Language", "zh").await;
+    tab.wait_text("nav", "仪表盘", WAIT).await;
+    tab.page.reload().await.expect("reload");
+    settle(&tab, "the panel in Chinese").await;
+    assert_eq!(tab.text("main h1").await, "会话");
+    let lang: String = tab.eval("document.documentElement.lang").await;
+    assert_eq!(lang, "zh-CN");
+
+    let problems = tab.take_problems();
+    assert!(
+        problems.is_empty(),
+        "the panel logged errors: {problems:#?}"
+    );
+    browser.close().await;
+}

@@ -56,7 +56,7 @@ function Channel({ c, onEdit, onChanged }) {
   const [listed, setListed] = useState(null);
   const runTest = async () => {
     setTested(null);
-    const out = await test.run(() => api('POST', `/api/channels/${encodeURIComponent(c.name)}/test`));
+    const out = await test.run(() => api('POST', `/api/channels/${encodeURIComponent(c.name)}/test`, {}));
     if (out) setTested(out);
     onChanged();
   };
@@ -72,7 +72,7 @@ function Channel({ c, onEdit, onChanged }) {
       <dt>${t('Base URL')}</dt><dd class="mono">${c.baseUrl || t('public endpoint')}</dd>
       <dt>${t('Keys')}</dt><dd class="mono">${c.apiKeys.join(', ') || '—'}</dd>
       <dt>${t('Model')}</dt><dd class="mono">${c.model || '—'}${c.models.length ? ` (${c.models.join(', ')})` : ''}</dd>
-      <dt>${t('Priority')}</dt><dd>${c.priority}</dd>
+      <dt>${t('Priority')}</dt><dd data-field="priority">${c.priority}</dd>
       <dt>${t('Last tested')}</dt><dd>${fmtTime(c.lastTestedAt)}</dd>
     </dl>
     ${c.lastError && html`<div class="note error">${t('Last error')}: ${c.lastError}</div>`}

@@ -5,20 +5,31 @@ import { t, fmtTime } from '../i18n.js';
 import { useLoad, useAction, ErrorNote, Spinner, Card, PageHead, Badge, Button, ConfirmButton, Json, Empty, Field } from '../ui.js';
 import { go } from '../app.js';
 
-function View({ id }) {
+/** A tool call's arguments, compact: stored as the model sent them (often a JSON string). */
+function argsText(tc) {
+  const raw = tc.args ?? tc.arguments ?? {};
+  if (typeof raw !== 'string') return JSON.stringify(raw);
+  try {
+    return JSON.stringify(JSON.parse(raw));
+  } catch {
+    return raw;
+  }
+}
+
+function View({ id, onDeleted }) {
   const conv = useLoad(() => get(`/api/conversations/${encodeURIComponent(id)}`), [id]);
   const remove = useAction();
   if (conv.error) return html`<${ErrorNote} error=${conv.error} />`;
   if (!conv.data) return html`<${Spinner} />`;
   const c = conv.data;
-  return html`<${Card} title=${html`<span class="mono">${c.id}</span>`} actions=${html`<${ConfirmButton} label=${t('Delete')} busy=${remove.busy}
-      onConfirm=${async () => { if ((await remove.run(() => api('DELETE', `/api/conversations/${encodeURIComponent(id)}`))) !== undefined) go('conversations'); }} />`}>
+  return html`<${Card} class="conversation" title=${html`<span class="mono">${c.id}</span>`} actions=${html`<${ConfirmButton} label=${t('Delete')} busy=${remove.busy}
+      onConfirm=${async () => { if ((await remove.run(() => api('DELETE', `/api/conversations/${encodeURIComponent(id)}`))) !== undefined) { onDeleted(); go('conversations'); } }} />`}>
     <${ErrorNote} error=${remove.error} />
     <div class="transcript" role="log" aria-label=${t('Messages')}>
       ${c.messages.map((m) => (m.role === 'tool'
-        ? html`<details class="toolcall"><summary><${Badge} tone="accent">${t('tool result')}<//><span class="mono">${m.toolCallId}</span></summary><${Json} value=${m.content} /></details>`
+        ? html`<details class="toolcall"><summary><${Badge} tone="accent">${t('tool result')}<//><span class="mono">${String(m.content).slice(0, 80)}</span></summary><${Json} value=${m.content} /></details>`
         : html`<div class=${`bubble ${m.role === 'user' ? 'user' : 'assistant'}`}>${m.content}
-            ${(m.toolCalls || []).map((tc) => html`<span class="meta">→ <span class="mono">${tc.name}</span> ${JSON.stringify(tc.args ?? tc.arguments ?? {})}</span>`)}
+            ${(m.toolCalls || []).map((tc) => html`<span class="meta">→ <span class="mono">${tc.name}</span> <span class="mono">${argsText(tc)}</span></span>`)}
             <span class="meta">${m.role} · ${fmtTime(m.timestamp)}</span></div>`))}
       ${!c.messages.length && html`<${Empty}>${t('No messages.')}<//>`}
     </div>
@@ -51,7 +62,7 @@ export default function Conversations({ rest }) {
           ${cursor && html`<${Button} onClick=${() => setCursor(null)}>${t('Newest')}<//>`}
           ${list.data.nextCursor && html`<${Button} onClick=${() => setCursor(list.data.nextCursor)}>${t('Older')}<//>`}</div>`}
       <//>
-      <div>${id ? html`<${View} key=${id} id=${id} />` : html`<${Card}><${Empty}>${t('Pick a conversation to read it.')}<//><//>`}</div>
+      <div>${id ? html`<${View} key=${id} id=${id} onDeleted=${list.reload} />` : html`<${Card}><${Empty}>${t('Pick a conversation to read it.')}<//><//>`}</div>
     </div>
   </div>`;
 }

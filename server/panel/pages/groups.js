@@ -69,7 +69,7 @@ function flatten(obj, prefix = '') {
   return rows;
 }
 
-function Group({ id }) {
+function Group({ id, onChanged }) {
   const group = useLoad(() => get(`/api/group-admin/groups/${encodeURIComponent(id)}`).catch((e) => (e.status === 404 ? null : Promise.reject(e))), [id]);
   const effective = useLoad(() => get(`/api/group-admin/groups/${encodeURIComponent(id)}/effective`), [id]);
   const usage = useLoad(() => get(`/api/group-admin/groups/${encodeURIComponent(id)}/usage`), [id]);
@@ -77,9 +77,9 @@ function Group({ id }) {
   if (group.loading && !group.data) return html`<${Spinner} />`;
   return html`<div class="stack">
     <${Card} title=${t('Group {id}', { id })} actions=${group.data && html`<${ConfirmButton} label=${t('Delete settings')} busy=${remove.busy}
-        onConfirm=${async () => { await remove.run(() => api('DELETE', `/api/group-admin/groups/${encodeURIComponent(id)}`)); go('groups'); }} />`}>
+        onConfirm=${async () => { await remove.run(() => api('DELETE', `/api/group-admin/groups/${encodeURIComponent(id)}`)); onChanged(); go('groups'); }} />`}>
       <${ErrorNote} error=${group.error || remove.error} />
-      <${Editor} key=${group.data ? group.data.updatedAt : 'new'} id=${id} group=${group.data} onSaved=${() => { group.reload(); effective.reload(); }} />
+      <${Editor} key=${group.data ? group.data.updatedAt : 'new'} id=${id} group=${group.data} onSaved=${() => { group.reload(); effective.reload(); onChanged(); }} />
     <//>
     <${Card} title=${t('Effective settings')}>
       <${ErrorNote} error=${effective.error} />
@@ -115,7 +115,7 @@ export default function Groups({ rest }) {
               ${g.enabled === false && html`<${Badge}>${t('off')}<//>`}</span><span class="hint">${fmtTime(g.updatedAt)}</span></a></li>`)}</ul>`
           : html`<${Empty}>${t('No group has its own settings yet.')}<//>`}
       <//>
-      <div>${id ? html`<${Group} key=${id} id=${id} />` : html`<${Card}><${Empty}>${t('Pick a group, or open one by its id.')}<//><//>`}</div>
+      <div>${id ? html`<${Group} key=${id} id=${id} onChanged=${groups.reload} />` : html`<${Card}><${Empty}>${t('Pick a group, or open one by its id.')}<//><//>`}</div>
     </div>
   </div>`;
 }

@@ -71,7 +71,7 @@ function Detail({ name }) {
 function Server({ s, onChanged, onEdit }) {
   const action = useAction();
   const [open, setOpen] = useState(false);
-  const post = (verb) => action.run(async () => { await api('POST', `/api/mcp/servers/${encodeURIComponent(s.name)}/${verb}`); onChanged(); });
+  const post = (verb) => action.run(async () => { await api('POST', `/api/mcp/servers/${encodeURIComponent(s.name)}/${verb}`, {}); onChanged(); });
   return html`<li class="item" aria-label=${s.name} data-server=${s.name}>
     <div class="item-head"><h2 class="mono">${s.name}</h2><${Badge}>${s.type}<//>
       <span class="server-status" aria-live="polite"><${Status} value=${s.status} /></span>
@@ -102,7 +102,7 @@ export default function Mcp() {
   return html`<div class="stack">
     <${PageHead} title=${t('MCP servers')} subtitle=${t('Servers whose tools join the hub. Status updates live.')}
       actions=${html`<${Badge} tone=${live === 'open' ? 'good' : 'warn'}>${live === 'open' ? t('live') : t(live)}<//>
-        <${Button} onClick=${() => api('POST', '/api/mcp/servers/reconnect-all').then(list.reload, list.reload)}>${t('Reconnect all')}<//>
+        <${Button} onClick=${() => api('POST', '/api/mcp/servers/reconnect-all', {}).then(list.reload, list.reload)}>${t('Reconnect all')}<//>
         <${Button} kind="primary" onClick=${() => setForm({})}>${t('Add server')}<//>`} />
     <${ErrorNote} error=${list.error} />
     ${!list.data ? html`<${Spinner} />` : list.data.length

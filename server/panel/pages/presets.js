@@ -5,10 +5,16 @@ import { api, get } from '../api.js';
 import { t } from '../i18n.js';
 import { useLoad, useAction, ErrorNote, Spinner, PageHead, Badge, Button, ConfirmButton, Field, Modal, splitList } from '../ui.js';
 
+/** An id from a name: `Tea assistant` → `tea-assistant` (a name without Latin letters gets one). */
+function slug(name) {
+  const id = name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64);
+  return id || `preset-${Date.now().toString(36)}`;
+}
+
 function PresetForm({ preset, copyOf, onSaved, onClose }) {
   const src = preset || copyOf || {};
   const [v, setV] = useState(() => ({
-    name: copyOf ? `${src.name} (copy)` : src.name || '', description: src.description || '', category: src.category || 'custom',
+    id: '', name: copyOf ? `${src.name} (copy)` : src.name || '', description: src.description || '', category: src.category || 'custom',
     systemPrompt: src.systemPrompt || '', model: src.model || '', temperature: src.temperature ?? '', maxTokens: src.maxTokens ?? '',
     allowed: (src.tools?.allowed || []).join(', '), disabled: (src.tools?.disabled || []).join(', '), maxMessages: src.context?.maxMessages ?? '',
   }));
@@ -23,12 +29,14 @@ function PresetForm({ preset, copyOf, onSaved, onClose }) {
       context: { maxMessages: num(v.maxMessages) },
     };
     if (copyOf) body.from = copyOf.id;
+    if (!preset) body.id = v.id.trim() || slug(body.name);
     const out = await action.run(() => (preset ? api('PUT', `/api/presets/${encodeURIComponent(preset.id)}`, body) : api('POST', '/api/presets', body)));
     if (out) onSaved(out);
   };
-  return html`<${Modal} wide title=${preset ? t('Edit {name}', { name: preset.name }) : t('New preset')} onClose=${onClose}>
+  return html`<${Modal} wide title=${preset ? t('Edit {name}', { name: preset.name }) : copyOf ? t('Copy of {name}', { name: copyOf.name }) : t('New preset')} onClose=${onClose}>
     <form class="form" onSubmit=${submit}>
       <${Field} label=${t('Name')}><input required value=${v.name} onInput=${set('name')} /><//>
+      ${!preset && html`<${Field} label=${t('Id (optional)')} hint=${t('Letters, digits, ., _ or -; made from the name when empty.')}><input class="code" value=${v.id} onInput=${set('id')} /><//>`}
       <${Field} label=${t('Category')}><input value=${v.category} onInput=${set('category')} /><//>
       <${Field} label=${t('Description')} wide><input value=${v.description} onInput=${set('description')} /><//>
       <${Field} label=${t('System prompt')} hint=${t('Variables: {{user}}, {{date}}, {{time}}, {{bot_name}}')} wide><textarea rows="6" value=${v.systemPrompt} onInput=${set('systemPrompt')}></textarea><//>
@@ -49,7 +57,7 @@ function Preset({ p, onEdit, onCopy, onChanged }) {
   return html`<li class="item" aria-label=${p.name}>
     <div class="item-head"><h2>${p.name}</h2><${Badge}>${p.category}<//>${p.isBuiltin && html`<${Badge} tone="accent">${t('builtin')}<//>`}
       ${p.isDefault && html`<${Badge} tone="good">${t('default')}<//>`}<span class="spacer"></span>
-      ${!p.isDefault && html`<${Button} busy=${action.busy} onClick=${() => action.run(async () => { await api('POST', `/api/presets/${encodeURIComponent(p.id)}/default`); onChanged(); })}>${t('Make default')}<//>`}
+      ${!p.isDefault && html`<${Button} busy=${action.busy} onClick=${() => action.run(async () => { await api('POST', `/api/presets/${encodeURIComponent(p.id)}/default`, {}); onChanged(); })}>${t('Make default')}<//>`}
       ${p.isBuiltin ? html`<${Button} onClick=${onCopy}>${t('Copy')}<//>` : html`<${Button} onClick=${onEdit}>${t('Edit')}<//>
         <${ConfirmButton} label=${t('Delete')} onConfirm=${() => action.run(async () => { await api('DELETE', `/api/presets/${encodeURIComponent(p.id)}`); onChanged(); })} />`}</div>
     <p class="muted">${p.description}</p>
