@@ -13,7 +13,7 @@ use chromiumoxide::cdp::browser_protocol::emulation::{
 };
 use chromiumoxide::cdp::browser_protocol::log::{EventEntryAdded, LogEntryLevel};
 use chromiumoxide::cdp::browser_protocol::network::{
-    EventLoadingFailed, EventRequestWillBeSent, EventResponseReceived,
+    ClearBrowserCacheParams, EventLoadingFailed, EventRequestWillBeSent, EventResponseReceived,
 };
 use chromiumoxide::cdp::browser_protocol::page::{
     CaptureScreenshotFormat, SetBypassCspParams, Viewport,
@@ -419,6 +419,14 @@ impl Tab {
             .expect("viewport");
     }
 
+    /// Empties the browser's HTTP cache (a first visit).
+    pub async fn clear_cache(&self) {
+        self.page
+            .execute(ClearBrowserCacheParams::default())
+            .await
+            .expect("clear cache");
+    }
+
     /// `prefers-color-scheme`: dark or light.
     pub async fn color_scheme(&self, dark: bool) {
         let value = if dark { "dark" } else { "light" };
@@ -463,14 +471,21 @@ impl Tab {
             .await
             .expect("bypass CSP");
         let _: Value = self.eval(&format!("{axe};true")).await;
-        let violations: Vec<Value> = self
+        let report: Value = self
             .eval(
-                "axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations
-                   .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-                   .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
-                     nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ') + ' — ' + n.failureSummary) })))",
+                "axe.run(document).then((r) => ({ rules: r.passes.length + r.violations.length,
+                   violations: r.violations
+                     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                     .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+                       nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ') + ' — ' + n.failureSummary) })) }))",
             )
             .await;
+        // axe really looked: dozens of rules apply to any page of ours.
+        assert!(
+            report["rules"].as_u64().unwrap_or(0) > 10,
+            "axe did not run: {report}"
+        );
+        let violations = report["violations"].as_array().cloned().unwrap_or_default();
         self.page
             .execute(SetBypassCspParams::new(false))
             .await

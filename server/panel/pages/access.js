@@ -5,6 +5,7 @@ import { t, fmtTime } from '../i18n.js';
 import { useLoad, useAction, ErrorNote, Spinner, Card, PageHead, Badge, Button, ConfirmButton, Field, Table } from '../ui.js';
 
 const SCOPES = ['read', 'chat', 'tools:call', 'admin'];
+const KINDS = { 'api-key': 'API key', 'login-token': 'Permanent login link' };
 
 function Secret({ label, value }) {
   const [copied, setCopied] = useState(false);
@@ -94,7 +95,7 @@ export default function Access() {
       ${!tokens.data ? html`<${Spinner} />` : html`<${Table} label=${t('Active keys and permanent links')} rows=${tokens.data} rowKey=${(r) => r.id}
         empty=${t('No API key or permanent link.')} columns=${[
           { label: t('Label'), render: (r) => html`<strong>${r.label || '—'}</strong>` },
-          { label: t('Kind'), render: (r) => html`<${Badge} tone=${r.kind === 'api-key' ? 'accent' : 'neutral'}>${t(r.kind)}<//>` },
+          { label: t('Kind'), render: (r) => html`<${Badge} tone=${r.kind === 'api-key' ? 'accent' : 'neutral'}>${t(KINDS[r.kind] || r.kind)}<//>` },
           { label: t('Scopes'), render: (r) => (r.scopes || []).map((s) => html`<${Badge}>${s}<//> `) },
           { label: t('Created'), render: (r) => fmtTime(r.createdAt) },
           { label: t('Last used'), render: (r) => fmtTime(r.lastUsedAt) },

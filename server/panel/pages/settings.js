@@ -57,24 +57,36 @@ function Row({ path, value, source, onSaved }) {
   </tr>`;
 }
 
+/** Sections people change most come first. */
+const ORDER = ['trigger', 'chat', 'usage', 'skills', 'tools', 'mcp', 'context', 'llm', 'rate_limit', 'server', 'auth'];
+const rank = (section) => (ORDER.includes(section) ? ORDER.indexOf(section) : ORDER.length);
+
 export default function Settings() {
   const cfg = useLoad(() => get('/api/config?explain=true'));
   const [filter, setFilter] = useState('');
+  const [section, setSection] = useState(null);
   if (cfg.error) return html`<${ErrorNote} error=${cfg.error} />`;
   if (!cfg.data) return html`<${Spinner} />`;
-  const paths = Object.keys(cfg.data.sources).filter((p) => p.toLowerCase().includes(filter.toLowerCase())).sort();
-  const sections = [...new Set(paths.map((p) => p.split('.')[0]))];
+  const all = Object.keys(cfg.data.sources).sort();
+  const sections = [...new Set(all.map((p) => p.split('.')[0]))].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  const current = section || sections[0];
+  const paths = filter
+    ? all.filter((p) => p.toLowerCase().includes(filter.toLowerCase()))
+    : all.filter((p) => p.split('.')[0] === current);
+  const shown = [...new Set(paths.map((p) => p.split('.')[0]))].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   return html`<div class="stack">
     <${PageHead} title=${t('Settings')} subtitle=${t('The effective configuration. Changes are stored in the database and applied at once where possible.')} />
     <${Card}>
       <label class="field"><span class="label">${t('Filter keys')}</span><input type="search" value=${filter} onInput=${(e) => setFilter(e.currentTarget.value)} placeholder="trigger.prefix" /></label>
-      <p class="hint">${t('Sources')}: ${Object.keys(TONES).map((s) => html`<${Badge} tone=${TONES[s]}>${t(s)}<//> `)}</p>
+      ${!filter && html`<div class="chips" role="group" aria-label=${t('Sections')}>${sections.map((x) => html`<button type="button" class="chip"
+        aria-pressed=${x === current ? 'true' : 'false'} onClick=${() => setSection(x)}>${x}</button>`)}</div>`}
+      <p class="hint">${t('Sources')}: ${Object.keys(TONES).map((x) => html`<${Badge} tone=${TONES[x]}>${t(x)}<//> `)}</p>
     <//>
     ${!paths.length && html`<${Empty}>${t('No key matches.')}<//>`}
-    ${sections.map((section) => html`<${Card} title=${section}>
-      <div class="table-wrap" role="region" aria-label=${section} tabindex="0"><table class="settings">
+    ${shown.map((name) => html`<${Card} title=${name}>
+      <div class="table-wrap" role="region" aria-label=${name} tabindex="0"><table class="settings">
         <thead><tr><th scope="col">${t('Key')}</th><th scope="col">${t('Value')}</th><th scope="col">${t('Source')}</th></tr></thead>
-        <tbody>${paths.filter((p) => p.split('.')[0] === section).map((p) => html`<${Row} key=${`${p}-${show(at(cfg.data.config, p))}`} path=${p}
+        <tbody>${paths.filter((p) => p.split('.')[0] === name).map((p) => html`<${Row} key=${`${p}-${show(at(cfg.data.config, p))}`} path=${p}
           value=${at(cfg.data.config, p)} source=${cfg.data.sources[p]} onSaved=${cfg.reload} />`)}</tbody></table></div>
     <//>`)}
   </div>`;
