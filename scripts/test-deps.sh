@@ -30,10 +30,12 @@ fi
 # The panel's browser tests (tests/tests/panel.rs): Debian's chromium, driven over the DevTools
 # protocol, and axe-core (npm, pinned) for the accessibility check, under
 # ~/.cache/chatai-edge/axe-core (AXE_CORE_JS points elsewhere).
-if ! command -v chromium >/dev/null; then
+# A CJK font (WenQuanYi Micro Hei, 5 MB) so the Chinese screenshots show characters, not boxes.
+if ! command -v chromium >/dev/null || ! [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
   as_root=""; [ "$(id -u)" = 0 ] || as_root=sudo
   $as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends \
+    chromium fonts-wqy-microhei >/dev/null
 fi
 axe_dir="$HOME/.cache/chatai-edge/axe-core"
 axe_version=4.14.1

@@ -12,6 +12,7 @@ use chatai_tests::TestServer;
 use chatai_tests::browser::{Browser, Tab, axe_source};
 use chatai_tests::chatting::{calculator_call, with_upstream};
 use chatai_tests::upstream::{Protocol, Step};
+use chromiumoxide::cdp::browser_protocol::network::SetUserAgentOverrideParams;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -378,6 +379,41 @@ async fn every_page_in_both_themes_and_widths_is_screenshotted_and_has_no_seriou
     tab.screenshot(&dir.join("logged-out-light-desktop.png"))
         .await;
 
+    // A browser that prefers Chinese gets the panel in Chinese without picking it.
+    let agent: String = tab.eval("navigator.userAgent").await;
+    tab.page
+        .execute(
+            SetUserAgentOverrideParams::builder()
+                .user_agent(agent)
+                .accept_language("zh-CN,zh")
+                .build()
+                .expect("user agent override"),
+        )
+        .await
+        .expect("prefer Chinese");
+    let (status, link) = server
+        .call(Method::POST, "/api/auth/login-links", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{link}");
+    tab.goto(link["data"]["url"].as_str().expect("login url"))
+        .await;
+    tab.wait(
+        "document.querySelector('[data-ready]')",
+        "the dashboard in Chinese",
+        WAIT,
+    )
+    .await;
+    assert!(tab.text("main h1").await.contains("仪表盘"));
+    tab.screenshot(&dir.join("dashboard-zh-light-desktop.png"))
+        .await;
+    for v in tab.accessibility_violations(&axe).await {
+        violations.push(format!("dashboard zh: {v}"));
+    }
+    tab.click("退出登录").await;
+    tab.wait_text("main h1", "已退出登录", WAIT).await;
+    tab.screenshot(&dir.join("logged-out-zh-light-desktop.png"))
+        .await;
+
     assert_eq!(shots, PAGES.len() * 4);
     assert!(violations.is_empty(), "axe: {violations:#?}");
     let problems = tab.take_problems();
@@ -645,4 +681,84 @@ async fn the_panel_forms_change_what_the_api_shows() {
         "the panel logged errors: {problems:#?}"
     );
     browser.close().await;
+}
+
+#[tokio::test]
+async fn the_page_is_never_cached_and_its_files_are_cached_for_a_year_under_their_version() {
+    let server = TestServer::start().await;
+    let page = server
+        .client
+        .get(server.url("/"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), StatusCode::OK);
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(header(&page, "cache-control"), "no-cache");
+    let csp = header(&page, "content-security-policy");
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    let html = page.text().await.expect("html");
+    let start = html.find("/assets/").expect("asset base in the page");
+    let version = html[start + "/assets/".len()..]
+        .split('/')
+        .next()
+        .expect("version")
+        .to_owned();
+    assert_eq!(version.len(), 12, "{version}");
+
+    let get = |path: String| server.client.get(server.url(&path)).send();
+    let app = get(format!("/assets/{version}/app.js"))
+        .await
+        .expect("app.js");
+    assert_eq!(app.status(), StatusCode::OK);
+    assert_eq!(
+        header(&app, "cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    assert!(header(&app, "content-type").starts_with("text/javascript"));
+    assert!(app.text().await.expect("js").contains("import"));
+
+    // A page open across an upgrade asks for an older version: today's file, not cached.
+    let old = get("/assets/000000000000/app.js".into())
+        .await
+        .expect("old");
+    assert_eq!(old.status(), StatusCode::OK);
+    assert_eq!(header(&old, "cache-control"), "no-cache");
+    for missing in ["nope.js", "index.html", "../Cargo.toml"] {
+        let response = get(format!("/assets/{version}/{missing}"))
+            .await
+            .expect("404");
+        assert!(
+            response.status() == StatusCode::NOT_FOUND
+                || response.status() == StatusCode::BAD_REQUEST,
+            "{missing}: {}",
+            response.status()
+        );
+    }
+    // The files do not count against the per-IP limit: a page load fetches many at once.
+    let vendor = get(format!("/assets/{version}/vendor/htm-preact.mjs"))
+        .await
+        .expect("vendor");
+    assert!(vendor.headers().get("x-ratelimit-limit").is_none());
+    assert!(page_limit_header_present(&server).await);
+}
+
+/// The page itself is limited per IP like every public route.
+async fn page_limit_header_present(server: &TestServer) -> bool {
+    let page = server
+        .client
+        .get(server.url("/"))
+        .send()
+        .await
+        .expect("page");
+    page.headers().get("x-ratelimit-limit").is_some()
 }
