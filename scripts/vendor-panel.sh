@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Re-fetches the panel's vendored libraries from the npm registry and checks them against
-# server/panel/vendor/vendored.tsv (package, version, path in the package, SHA-256).
+# Re-fetches the vendored libraries from the npm registry and checks them against each
+# vendored.tsv (package, version, path in the package, SHA-256): the panel's
+# (server/panel/vendor) and the tests' (tests/vendor: axe-core).
 # --update: copy the fetched files over the vendored ones and record their new SHA-256.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 update=false; [ "${1:-}" = --update ] && update=true
-dir=server/panel/vendor
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 status=0
+for dir in server/panel/vendor tests/vendor; do
 while IFS=$'\t' read -r file package inner licence sha; do
   case "$file" in ''|'#'*) continue ;; esac
   (cd "$work" && rm -rf package && npm pack --silent "$package" >/dev/null && tar xzf ./*.tgz && rm -f ./*.tgz)
@@ -24,4 +25,5 @@ while IFS=$'\t' read -r file package inner licence sha; do
   fi
   rm -rf "$work/package"
 done < "$dir/vendored.tsv"
+done
 exit $status

@@ -40,21 +40,14 @@ fn chromium() -> PathBuf {
     path
 }
 
-/// axe-core's browser script, installed by `scripts/test-deps.sh` (npm, pinned).
+/// axe-core's browser script, vendored in `tests/vendor/` (`AXE_CORE_JS` points elsewhere).
 pub fn axe_source() -> String {
     let path = std::env::var_os("AXE_CORE_JS").map_or_else(
-        || {
-            let home = std::env::var_os("HOME").expect("HOME");
-            Path::new(&home).join(".cache/chatai-edge/axe-core/node_modules/axe-core/axe.min.js")
-        },
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("vendor/axe.min.js"),
         PathBuf::from,
     );
-    std::fs::read_to_string(&path).unwrap_or_else(|err| {
-        panic!(
-            "{}: {err} (bash scripts/test-deps.sh installs axe-core)",
-            path.display()
-        )
-    })
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("{}: {err} (axe-core is vendored there)", path.display()))
 }
 
 /// A headless chromium with its own empty profile.

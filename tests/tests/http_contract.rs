@@ -115,6 +115,13 @@ async fn health_status_and_metrics() {
     assert_eq!(body["data"]["db"], json!({"engine": "memory", "ok": true}));
     assert!(body["data"]["memory"]["rssBytes"].as_u64().unwrap_or(0) > 0);
     assert_eq!(body["data"]["version"], env!("CARGO_PKG_VERSION"));
+    // The instances on this database: this one, heartbeating, at the address it serves.
+    let instances = body["data"]["instances"].as_array().expect("instances");
+    assert_eq!(instances.len(), 1, "{body}");
+    assert_eq!(instances[0]["this"], true);
+    assert_eq!(instances[0]["address"], server.base.as_str());
+    assert_eq!(instances[0]["id"].as_str().map(str::len), Some(12));
+    assert!(instances[0]["seenAt"].as_i64() >= instances[0]["startedAt"].as_i64());
 
     // /metrics needs a credential with read, and counts requests by route.
     let response = server
@@ -268,6 +275,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/mcp"),
     ("get", "/login/token"),
     ("get", "/login"),
+    ("get", "/assets/{version}/{**path}"),
     ("get", "/metrics"),
     ("get", "/"),
 ];
@@ -317,7 +325,8 @@ async fn openapi_document_lists_every_route() {
     for (method, path) in ROUTES {
         assert!(
             paths.get(*path).and_then(|p| p.get(*method)).is_some(),
-            "{method} {path} missing from the OpenAPI document"
+            "{method} {path} missing from the OpenAPI document (it has {:?})",
+            paths.keys().collect::<Vec<_>>()
         );
     }
     // Every operation is served: no documented route answers 404/405.
