@@ -29,6 +29,7 @@ mod server;
 pub mod skills;
 pub mod state;
 pub mod store;
+mod sync;
 pub mod telemetry;
 pub mod tools;
 

@@ -27,7 +27,7 @@ use crate::mcp::McpManager;
 use crate::mcp::endpoint::McpEndpoint;
 use crate::skills::SkillRuntime;
 use crate::state::{AppState, Services};
-use crate::store::{EmbeddedOptions, Store, StoreOptions};
+use crate::store::{EmbeddedOptions, HEARTBEAT, InstanceRow, Store, StoreOptions};
 use crate::telemetry;
 use crate::tools::{self, ToolExecutor, ToolHub, ToolLogQueue, ToolRegistry};
 
@@ -55,6 +55,15 @@ impl Running {
         self.state.mcp.shutdown().await;
         for task in self.background {
             task.abort();
+        }
+        // The other instances stop listing this one at once, not after its heartbeat ages.
+        if let Err(err) = self
+            .state
+            .store
+            .forget_instance(&self.state.instance_id)
+            .await
+        {
+            tracing::debug!(error = %err, "could not remove this instance's heartbeat row");
         }
     }
 
@@ -84,6 +93,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
             block_cache_bytes: u64::from(config.database.block_cache_mib) << 20,
             sync_ms: config.database.sync_ms,
         },
+        deadline: std::time::Duration::from_millis(config.database.timeout_ms),
     })
     .await
     .with_context(|| format!("opening the database at {}", redact_url(&url)))
@@ -246,10 +256,13 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
     }
     let mut background = vec![
         spawn_db_probe(state.clone()),
+        start_heartbeat(state.clone(), base_url.clone()).await?,
         spawn_pruner(state.clone()),
         telemetry::spawn_metrics_upkeep(state.metrics.clone()),
         log_writer,
     ];
+    // Changes other instances on this database make reach this one's caches.
+    background.extend(crate::sync::spawn(state.clone()));
     if let Some(dir) = config.extensions.dir.clone() {
         background.push(crate::extensions::watch::spawn(
             state.custom.clone(),
@@ -287,6 +300,33 @@ fn spawn_db_probe(state: Arc<AppState>) -> JoinHandle<()> {
             state.probe_db().await;
         }
     })
+}
+
+/// Writes this instance's first heartbeat (so it is listed once start-up returns), then one
+/// every [`HEARTBEAT`].
+async fn start_heartbeat(state: Arc<AppState>, address: String) -> anyhow::Result<JoinHandle<()>> {
+    let row = InstanceRow {
+        id: state.instance_id.clone(),
+        address,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        started_at: state.started_at_ms,
+        seen_at: state.started_at_ms,
+    };
+    state
+        .store
+        .heartbeat(&row, 60_000)
+        .await
+        .context("writing this instance's heartbeat")?;
+    Ok(tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(err) = state.store.heartbeat(&row, 60_000).await {
+                tracing::debug!(error = %err, "heartbeat not written");
+            }
+        }
+    }))
 }
 
 fn spawn_pruner(state: Arc<AppState>) -> JoinHandle<()> {

@@ -48,6 +48,10 @@ pub struct AppState {
     pub openapi: OnceLock<serde_json::Value>,
     /// Base of login links: `server.public_url`, or the address actually bound.
     pub base_url: OnceLock<String>,
+    /// This instance among those on the same database (random, chosen at start).
+    pub instance_id: String,
+    /// When this instance started, Unix ms.
+    pub started_at_ms: i64,
 }
 
 impl std::ops::Deref for AppState {
@@ -67,6 +71,8 @@ impl AppState {
             db_ok: AtomicBool::new(true),
             openapi: OnceLock::new(),
             base_url: OnceLock::new(),
+            instance_id: crate::auth::random_hex_secret()[..12].to_owned(),
+            started_at_ms: crate::store::now_ms(),
         }
     }
 

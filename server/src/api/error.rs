@@ -30,13 +30,21 @@ impl From<AuthError> for ApiError {
             }
             AuthError::Forbidden(message) => Self::forbidden(message),
             AuthError::Internal(cause) => Self::internal(cause),
-            AuthError::Store(err) => Self::internal(err),
+            AuthError::Store(err) => err.into(),
         }
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
+        if err.is_unavailable() {
+            tracing::warn!(error = %err, "database unavailable");
+            return Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code::DATABASE_UNAVAILABLE,
+                "the database is unavailable; retry later",
+            );
+        }
         Self::internal(err)
     }
 }
@@ -52,7 +60,7 @@ impl From<ConfigUpdateError> for ApiError {
             ConfigUpdateError::Pinned(_) => {
                 Self::new(StatusCode::CONFLICT, code::CONFIG_PINNED, message)
             }
-            ConfigUpdateError::Store(err) => Self::internal(err),
+            ConfigUpdateError::Store(err) => err.into(),
         }
     }
 }

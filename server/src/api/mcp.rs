@@ -277,7 +277,7 @@ impl From<McpError> for ApiError {
             McpError::Remote { .. } => {
                 ApiError::new(StatusCode::BAD_GATEWAY, code::MCP_SERVER_ERROR, message)
             }
-            McpError::Store(err) => ApiError::internal(err),
+            McpError::Store(err) => err.into(),
         }
     }
 }

@@ -94,6 +94,23 @@ struct ChannelCounts {
     total: usize,
 }
 
+/// A chatai instance on this database, as its heartbeat row says.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Instance {
+    /// Random, chosen when it started.
+    id: String,
+    /// The base URL it serves.
+    address: String,
+    version: String,
+    /// Unix ms.
+    started_at: i64,
+    /// Its last heartbeat (every 2 s), Unix ms.
+    seen_at: i64,
+    /// The instance answering this request.
+    this: bool,
+}
+
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Status {
@@ -111,13 +128,35 @@ struct Status {
     mcp: McpCounts,
     /// LLM channels.
     channels: ChannelCounts,
+    /// The instances running on this database (heartbeat within the last 6 s), this one
+    /// included; empty while the database is unreachable.
+    instances: Vec<Instance>,
 }
 
 /// What runs and how it is doing
 #[endpoint(tags("system"))]
 async fn status(depot: &mut Depot) -> ApiResult<Status> {
     let state = depot.app();
+    let within = 3 * crate::store::HEARTBEAT.as_millis() as i64;
+    let instances = match state.store.live_instances(within).await {
+        Ok(rows) => rows
+            .into_iter()
+            .map(|row| Instance {
+                this: row.id == state.instance_id,
+                id: row.id,
+                address: row.address,
+                version: row.version,
+                started_at: row.started_at,
+                seen_at: row.seen_at,
+            })
+            .collect(),
+        Err(err) => {
+            tracing::debug!(error = %err, "instances not listed");
+            Vec::new()
+        }
+    };
     Ok(Reply::ok(Status {
+        instances,
         version: env!("CARGO_PKG_VERSION"),
         uptime_secs: state.started_at.elapsed().as_secs(),
         memory: Memory {

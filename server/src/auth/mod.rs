@@ -58,14 +58,16 @@ struct CachedApiKey {
 ///
 /// API keys and revoked session ids are cached in memory (loaded at start, updated on every
 /// change through this instance), so authenticating a request costs no database round trip.
-/// With several instances on one database, a key created or a session revoked on another
-/// instance is seen here after that instance's change reaches this cache (LIVE-query sync is
-/// planned); until then each instance enforces what it has seen.
+/// With several instances on one database, a key created or deleted or a session revoked on
+/// another instance reaches this cache through [`AuthService::reload`], which the database
+/// follower (`crate::sync`) calls when those tables change.
 pub struct AuthService {
     store: Store,
     keys: JwtKeys,
     revoked: RwLock<HashMap<String, i64>>,
     api_keys: RwLock<HashMap<String, Arc<CachedApiKey>>>,
+    /// Held by API key creation and deletion and by [`AuthService::reload`].
+    key_writes: tokio::sync::Mutex<()>,
 }
 
 /// The admin's fixed subject and name.
@@ -89,12 +91,43 @@ impl AuthService {
             keys: JwtKeys::new(secret.as_bytes()),
             revoked: RwLock::new(revoked),
             api_keys: RwLock::new(HashMap::new()),
+            key_writes: tokio::sync::Mutex::new(()),
             store,
         };
         for record in service.store.api_keys().await? {
             service.cache_api_key(record);
         }
         Ok(service)
+    }
+
+    /// Re-reads API keys and revoked sessions from the database: a key created elsewhere
+    /// works here, one deleted elsewhere stops working, a session revoked elsewhere is refused.
+    /// Revocations are only ever added (they leave at their expiry), and key changes here wait
+    /// for a re-read in progress, so a re-read never undoes a change made here meanwhile.
+    pub async fn reload(&self) -> Result<(), AuthError> {
+        let _writes = self.key_writes.lock().await;
+        let revoked = self.store.revoked_jtis().await?;
+        let records = self.store.api_keys().await?;
+        if let Ok(mut cached) = self.revoked.write() {
+            let now = now_ms();
+            cached.retain(|_, exp| *exp > now);
+            cached.extend(revoked);
+        }
+        let keep: std::collections::HashSet<&str> =
+            records.iter().map(|r| r.key_hash.as_str()).collect();
+        let known: std::collections::HashSet<String> = match self.api_keys.write() {
+            Ok(mut keys) => {
+                keys.retain(|hash, _| keep.contains(hash.as_str()));
+                keys.keys().cloned().collect()
+            }
+            Err(_) => return Err(AuthError::Internal("API key cache poisoned".into())),
+        };
+        for record in records {
+            if !known.contains(&record.key_hash) {
+                self.cache_api_key(record);
+            }
+        }
+        Ok(())
     }
 
     fn cache_api_key(&self, record: ApiKeyRecord) {
@@ -259,6 +292,7 @@ impl AuthService {
             created_at: now_ms(),
             last_used_at: None,
         };
+        let _writes = self.key_writes.lock().await;
         self.store.insert_api_key(&record).await?;
         let id = record.id.clone();
         self.cache_api_key(record);
@@ -275,6 +309,7 @@ impl AuthService {
 
     /// Deletes a permanent login token or an API key; false when none has this id.
     pub async fn delete_credential(&self, id: &str) -> Result<bool, AuthError> {
+        let _writes = self.key_writes.lock().await;
         let deleted = self.store.delete_credential(id).await?;
         if let Ok(mut keys) = self.api_keys.write() {
             keys.retain(|_, entry| entry.record.id != id);

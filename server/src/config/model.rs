@@ -107,6 +107,9 @@ pub struct DatabaseConfig {
     /// once (a killed process loses nothing) and the disk is synced every N ms (a power loss
     /// may lose the last N ms).
     pub sync_ms: u64,
+    /// Deadline of one database call, in ms. Past it the request fails with 503
+    /// `DATABASE_UNAVAILABLE` instead of waiting for a server that went away.
+    pub timeout_ms: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -120,6 +123,7 @@ impl Default for DatabaseConfig {
             memtable_mib: 8,
             block_cache_mib: 8,
             sync_ms: 0,
+            timeout_ms: 5000,
         }
     }
 }
@@ -531,6 +535,9 @@ impl Config {
         }
         if db.sync_ms > 60_000 {
             return Err("database.sync_ms must be at most 60000 (0: sync every commit)".into());
+        }
+        if !(100..=600_000).contains(&db.timeout_ms) {
+            return Err("database.timeout_ms must be between 100 and 600000".into());
         }
         let ext = &self.extensions;
         if ext.timeout_ms == 0 || ext.timeout_ms > ext.max_timeout_ms {

@@ -98,6 +98,41 @@ impl ConfigService {
         Ok(updates.remove(0))
     }
 
+    /// Re-reads the overlay from the database (another instance changed it) and applies it,
+    /// announcing the keys whose value changed. An overlay that no longer validates here
+    /// (say, a key this version does not know) is logged and the current config kept.
+    pub async fn reload(&self) -> Result<(), ConfigUpdateError> {
+        let mut overlay = self.overlay.lock().await;
+        let stored = self.store.config_overlay().await?;
+        if stored == *overlay {
+            return Ok(());
+        }
+        let config = match self.loader.load(&stored) {
+            Ok(config) => config,
+            Err(err) => {
+                tracing::warn!(error = %err.0, "the stored config overlay does not apply; keeping the current config");
+                return Ok(());
+            }
+        };
+        let mut keys: Vec<String> = stored
+            .iter()
+            .filter(|(path, value)| overlay.get(*path) != Some(*value))
+            .map(|(path, _)| path.clone())
+            .collect();
+        keys.extend(
+            overlay
+                .keys()
+                .filter(|path| !stored.contains_key(*path))
+                .cloned(),
+        );
+        *overlay = stored;
+        self.current.store(Arc::new(config));
+        drop(overlay);
+        self.events
+            .publish(Event::ConfigChanged(ConfigChanged { keys }));
+        Ok(())
+    }
+
     /// Validates every key, then persists and applies them together: all of them or, when one
     /// is refused, none.
     pub async fn set_many(

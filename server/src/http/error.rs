@@ -49,6 +49,9 @@ error_codes! {
     RATE_LIMITED,
     INTERNAL_ERROR,
     SERVICE_UNAVAILABLE,
+    /// 503: the database did not answer within `database.timeout_ms` or cannot be reached;
+    /// nothing was half-written. Retry later (`GET /api/system/health` says when it is back).
+    DATABASE_UNAVAILABLE,
     INVALID_ARGUMENTS,
     TOOL_NOT_FOUND,
     TOOL_DISABLED,

@@ -1,7 +1,7 @@
 //! Login tokens, API keys, revoked session ids and the generated JWT secret.
 
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{Store, StoreError, now_ms, present_fields};
 
@@ -34,7 +34,9 @@ const API_KEY_FIELDS: &str = "record::id(id) AS id, key_hash, label, scopes, rat
 
 impl Store {
     /// A generated server secret (`jwt`, `cache`): created from `candidate` on first call, then
-    /// always the same, for every instance on this database.
+    /// always the same, for every instance on this database. Instances starting at the same
+    /// moment race on the `CREATE`: one wins, the others' fails (the record exists) and all
+    /// read back the winner's secret, so no two ever sign with different secrets.
     pub async fn server_secret_or_insert(
         &self,
         name: &str,
@@ -47,21 +49,19 @@ impl Store {
         // Names are the server's own constants, never input: safe to put in the statement.
         debug_assert!(name.bytes().all(|b| b.is_ascii_lowercase()));
         let id = format!("server_secret:{name}");
-        let rows: Vec<Row> = self
-            .rows(
-                &format!(
-                    "IF record::exists({id}) = false {{ CREATE {id} SET secret = $candidate }};
-                     SELECT secret FROM {id};"
-                ),
+        let mut results = self
+            .statements(
+                &format!("CREATE {id} SET secret = $candidate; SELECT secret FROM {id};"),
                 json!({ "candidate": candidate }),
-                1,
             )
             .await?;
-        Ok(rows
-            .into_iter()
+        // The create fails when another instance (or an earlier start) made the secret.
+        let _created = results.next::<Value>();
+        let rows: Vec<Row> = results.next()?;
+        rows.into_iter()
             .next()
             .map(|row| row.secret)
-            .unwrap_or_else(|| candidate.to_owned()))
+            .ok_or(StoreError::Missing("the server secret just created"))
     }
 
     pub async fn insert_login_token(
@@ -213,5 +213,38 @@ impl Store {
             )
             .await?;
         Ok(rows.into_iter().map(|r| (r.id, r.expires_at)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{DEFAULT_DEADLINE, Store, StoreOptions};
+
+    #[tokio::test]
+    async fn instances_generating_a_secret_at_once_all_read_back_the_same_one() {
+        let store = Store::connect(StoreOptions {
+            url: "mem://",
+            namespace: "t",
+            database: "t",
+            credentials: None,
+            embedded: Default::default(),
+            deadline: DEFAULT_DEADLINE,
+        })
+        .await
+        .expect("store");
+        let calls = ["a", "b", "c", "d"].map(|candidate| {
+            let store = store.clone();
+            tokio::spawn(async move { store.server_secret_or_insert("jwt", candidate).await })
+        });
+        let mut secrets = Vec::new();
+        for call in calls {
+            secrets.push(call.await.expect("task").expect("secret"));
+        }
+        assert!(secrets.iter().all(|s| s == &secrets[0]), "{secrets:?}");
+        let later = store
+            .server_secret_or_insert("jwt", "e")
+            .await
+            .expect("again");
+        assert_eq!(later, secrets[0]);
     }
 }

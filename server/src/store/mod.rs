@@ -6,12 +6,16 @@ mod config;
 mod conversations;
 mod embedded;
 mod extensions;
+mod follow;
 mod groups;
+mod instances;
 mod kv;
 mod mcp;
 mod memories;
 mod presets;
 mod tools;
+
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -27,7 +31,9 @@ pub use conversations::{
     TurnContext,
 };
 pub use extensions::{ExtensionEvent, ExtensionRecord, ToolSummary};
+pub use follow::{FOLLOWED, Follow};
 pub use groups::{GroupRow, LimitHit, UsageKey, UsageRow};
+pub use instances::{HEARTBEAT, InstanceRow};
 pub use kv::KvUsage;
 pub use mcp::McpServerRecord;
 pub use memories::{MemoryRecord, memory_scope};
@@ -46,6 +52,25 @@ pub enum StoreError {
     Missing(&'static str),
     #[error("database transaction: {0}")]
     Transaction(String),
+    /// The database did not answer within its deadline, or the connection to it is down.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// The database cannot be reached now (as opposed to a failed statement).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
+/// A failure of the SDK: a lost connection is [`StoreError::Unavailable`].
+fn sdk_error(err: surrealdb::Error) -> StoreError {
+    if err.is_connection() {
+        StoreError::Unavailable(err.to_string())
+    } else {
+        StoreError::Db(err)
+    }
 }
 
 /// How to reach the database.
@@ -56,7 +81,14 @@ pub struct StoreOptions<'a> {
     pub credentials: Option<(&'a str, &'a str)>,
     /// Memory bounds of an embedded (`surrealkv://`, `mem://`) database.
     pub embedded: EmbeddedOptions,
+    /// How long one database call may take. Past it the call fails with
+    /// [`StoreError::Unavailable`] (a remote server that went away makes the SDK hold requests
+    /// while it reconnects; nothing else bounds them).
+    pub deadline: Duration,
 }
+
+/// The deadline of a database call unless configured (`database.timeout_ms`).
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
 
 /// Memory the embedded SurrealKV engine may hold, and when it syncs to disk. SurrealDB sizes
 /// both memories from the machine's RAM (on 24 GiB: a 1 GiB memtable and an 11 GiB block
@@ -85,30 +117,53 @@ impl Default for EmbeddedOptions {
     }
 }
 
-/// The SDK handle: an embedded engine we built (so its memory bounds are ours) or a remote one.
+/// The SDK handle: an embedded engine we built (so its memory bounds are ours) or a remote one,
+/// and the deadline of each call.
 #[derive(Clone)]
-enum Connection {
+struct Connection {
+    engine: Engine,
+    deadline: Duration,
+}
+
+#[derive(Clone)]
+enum Engine {
     Embedded(Surreal<Db>),
     Remote(Surreal<Any>),
 }
 
 impl Connection {
     async fn query(&self, sql: &str, vars: Option<Value>) -> Result<IndexedResults, StoreError> {
-        Ok(self.query_unchecked(sql, vars).await?.check()?)
+        self.query_unchecked(sql, vars)
+            .await?
+            .check()
+            .map_err(sdk_error)
     }
 
     /// The response with each statement's own outcome (an error in one does not fail the rest).
+    /// Bounded by the deadline: the caller stops waiting then. Each statement is its own
+    /// transaction, and the writes that must land together are one `BEGIN … COMMIT` (turns,
+    /// installs, overlay changes, usage reservations), so an abandoned call leaves a write
+    /// whole or absent, never half.
     async fn query_unchecked(
         &self,
         sql: &str,
         vars: Option<Value>,
     ) -> Result<IndexedResults, StoreError> {
-        Ok(match (self, vars) {
-            (Self::Embedded(db), Some(vars)) => db.query(sql).bind(vars).await?,
-            (Self::Embedded(db), None) => db.query(sql).await?,
-            (Self::Remote(db), Some(vars)) => db.query(sql).bind(vars).await?,
-            (Self::Remote(db), None) => db.query(sql).await?,
-        })
+        let call = async {
+            match (&self.engine, vars) {
+                (Engine::Embedded(db), Some(vars)) => db.query(sql).bind(vars).await,
+                (Engine::Embedded(db), None) => db.query(sql).await,
+                (Engine::Remote(db), Some(vars)) => db.query(sql).bind(vars).await,
+                (Engine::Remote(db), None) => db.query(sql).await,
+            }
+        };
+        match tokio::time::timeout(self.deadline, call).await {
+            Ok(result) => result.map_err(sdk_error),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "no answer within {} ms",
+                self.deadline.as_millis()
+            ))),
+        }
     }
 }
 
@@ -135,17 +190,37 @@ impl Store {
             db.use_ns(options.namespace)
                 .use_db(options.database)
                 .await?;
-            Connection::Remote(db)
+            Engine::Remote(db)
         } else {
             let db = embedded::open(options.url, options.embedded).await?;
             db.use_ns(options.namespace)
                 .use_db(options.database)
                 .await?;
-            Connection::Embedded(db)
+            Engine::Embedded(db)
+        };
+        let db = Connection {
+            engine: db,
+            deadline: options.deadline,
         };
         let store = Self { db, engine };
-        store.db.query(include_str!("schema.surql"), None).await?;
+        store.apply_schema().await?;
         Ok(store)
+    }
+
+    /// Applies the idempotent schema. Instances starting at the same moment on one database
+    /// define the same tables at once, and the loser of a write conflict retries.
+    async fn apply_schema(&self) -> Result<(), StoreError> {
+        let mut attempt = 0u64;
+        loop {
+            match self.db.query(include_str!("schema.surql"), None).await {
+                Err(err) if attempt < 5 && !err.is_unavailable() => {
+                    attempt += 1;
+                    tracing::debug!(error = %err, attempt, "applying the schema again");
+                    tokio::time::sleep(Duration::from_millis(40 * attempt)).await;
+                }
+                result => return result.map(drop),
+            }
+        }
     }
 
     /// `surrealkv`, `memory` or `remote`.

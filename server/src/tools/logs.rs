@@ -235,6 +235,7 @@ mod tests {
             database: "t",
             credentials: None,
             embedded: Default::default(),
+            deadline: crate::store::DEFAULT_DEADLINE,
         })
         .await
         .expect("store");

@@ -149,6 +149,7 @@ async fn progress_listeners(host: &Arc<ExtensionHost>) -> anyhow::Result<String>
         database: "bench",
         credentials: None,
         embedded: Default::default(),
+        deadline: chatai_server::store::DEFAULT_DEADLINE,
     })
     .await?;
     let mut row = String::from(
