@@ -28,8 +28,7 @@ if ! grep -qs "\"version\": \"$mcp_version\"" \
 fi
 
 # The panel's browser tests (tests/tests/panel.rs): Debian's chromium, driven over the DevTools
-# protocol, and axe-core (npm, pinned) for the accessibility check, under
-# ~/.cache/chatai-edge/axe-core (AXE_CORE_JS points elsewhere).
+# protocol (axe-core, for the accessibility check, is vendored in tests/vendor/).
 # A CJK font (WenQuanYi Micro Hei, 5 MB) so the Chinese screenshots show characters, not boxes.
 if ! command -v chromium >/dev/null || ! [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
   as_root=""; [ "$(id -u)" = 0 ] || as_root=sudo
@@ -37,9 +36,19 @@ if ! command -v chromium >/dev/null || ! [ -e /usr/share/fonts/truetype/wqy/wqy-
   DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends \
     chromium fonts-wqy-microhei >/dev/null
 fi
-axe_dir="$HOME/.cache/chatai-edge/axe-core"
-axe_version=4.14.1
-if ! grep -qs "\"version\": \"$axe_version\"" "$axe_dir/node_modules/axe-core/package.json"; then
-  mkdir -p "$axe_dir"
-  npm install --silent --no-audit --no-fund --prefix "$axe_dir" "axe-core@$axe_version" >/dev/null
+
+# A real SurrealDB server for the multi-instance tests (tests/tests/scale_out.rs): crates.io
+# surrealdb-server at our SDK's version, built from surreal-server/ once per machine into
+# ~/.cache/chatai-edge/bin/surreal-<version> (SURREAL_BIN points elsewhere). Cold, this is the
+# longest step of a fresh machine's CI (BENCHMARKS.md has the time).
+root="$(cd "$(dirname "$0")/.." && pwd)"
+surreal_version="$(sed -n 's/^surrealdb-server = { version = "=\([0-9.]*\)".*/\1/p' "$root/surreal-server/Cargo.toml")"
+surreal_bin="$HOME/.cache/chatai-edge/bin/surreal-$surreal_version"
+if [ -z "${SURREAL_BIN:-}" ] && ! [ -x "$surreal_bin" ]; then
+  surreal_target="$HOME/.cache/chatai-edge/surreal-target"
+  cargo build --release --locked --manifest-path "$root/surreal-server/Cargo.toml" \
+    --target-dir "$surreal_target"
+  mkdir -p "$(dirname "$surreal_bin")"
+  cp "$surreal_target/release/surreal" "$surreal_bin"
+  rm -rf "$surreal_target"
 fi

@@ -1,5 +1,6 @@
 //! Keeps this instance's caches in step with the database when other instances on it change
-//! things (API keys, revocations, the config overlay, channels, presets).
+//! things (API keys, revocations, the config overlay, channels, presets, custom extensions,
+//! MCP servers, group settings).
 //!
 //! One LIVE query per followed table ([`crate::store::FOLLOWED`]). A change marks the table
 //! dirty and its cache is re-read from the database: a burst of changes costs one re-read, and
@@ -91,6 +92,12 @@ async fn refresh(state: Arc<AppState>, table: &'static str, dirty: Arc<Notify>) 
             "preset" | "preset_default" => {
                 state.chat.presets.reload().await.map_err(|e| e.to_string())
             }
+            "extension" => {
+                let config = state.config.current();
+                (state.custom.sync(&config.extensions).await).map_err(|e| e.to_string())
+            }
+            "mcp_server" => state.mcp.sync().await.map_err(|e| e.to_string()),
+            "group_settings" => state.chat.groups.reload().await.map_err(|e| e.to_string()),
             other => Err(format!("no cache follows table {other}")),
         };
         if let Err(err) = result {

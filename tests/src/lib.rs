@@ -7,7 +7,9 @@ pub mod chatting;
 pub mod mcp;
 pub mod skilling;
 pub mod sse;
+pub mod surreal;
 pub mod upstream;
+pub mod wait;
 
 use std::path::PathBuf;
 
@@ -244,6 +246,18 @@ impl TestServer {
                 .multipart(form),
         )
         .await
+    }
+
+    /// The status of `GET /api/auth/verify` with this credential header (`X-API-Key`,
+    /// `Authorization`).
+    pub async fn verify_status(&self, header: &str, value: &str) -> StatusCode {
+        self.client
+            .get(self.url("/api/auth/verify"))
+            .header(header, value)
+            .send()
+            .await
+            .expect("verify")
+            .status()
     }
 
     pub async fn stop(mut self) {

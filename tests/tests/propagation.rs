@@ -1,47 +1,16 @@
 //! What another instance on the same database writes reaches this one's caches by itself
 //! (SurrealDB LIVE queries, `server/src/sync.rs`). Here the "other instance" is a write through
 //! the store that bypasses this server's services — exactly what this server sees when another
-//! process changes the rows; `scale_out.rs` runs two real processes on a real `surreal` server.
-
-use std::time::{Duration, Instant};
+//! instance changes the rows; `scale_out.rs` runs two instances on a real `surreal` server.
 
 use base64::Engine as _;
 use chatai_server::events::Event;
 use chatai_server::store::{ApiKeyRecord, ChannelRecord};
 use chatai_tests::TestServer;
+use chatai_tests::wait::{PROPAGATION, eventually};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-
-/// Propagation is a LIVE notification and one re-read (milliseconds); the bound only keeps a
-/// loaded CI machine from failing the test. BENCHMARKS.md has the measured delay.
-const WITHIN: Duration = Duration::from_secs(3);
-
-async fn eventually<F, Fut>(what: &str, mut check: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while started.elapsed() < WITHIN {
-        if check().await {
-            return started.elapsed();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{what}: not seen within {WITHIN:?}");
-}
-
-async fn status_with(server: &TestServer, auth: (&str, String)) -> StatusCode {
-    server
-        .client
-        .get(server.url("/api/auth/verify"))
-        .header(auth.0, auth.1)
-        .send()
-        .await
-        .expect("verify")
-        .status()
-}
 
 #[tokio::test]
 async fn keys_and_revocations_written_by_another_instance_take_effect_here() {
@@ -55,7 +24,7 @@ async fn keys_and_revocations_written_by_another_instance_take_effect_here() {
         .map(|b| format!("{b:02x}"))
         .collect();
     assert_eq!(
-        status_with(&server, ("X-API-Key", key.into())).await,
+        server.verify_status("X-API-Key", key).await,
         StatusCode::UNAUTHORIZED
     );
     store
@@ -70,20 +39,20 @@ async fn keys_and_revocations_written_by_another_instance_take_effect_here() {
         })
         .await
         .expect("insert");
-    eventually("a key created elsewhere", || async {
-        status_with(&server, ("X-API-Key", key.into())).await == StatusCode::OK
+    eventually(PROPAGATION, "a key created elsewhere", || async {
+        server.verify_status("X-API-Key", key).await == StatusCode::OK
     })
     .await;
 
     // A key deleted elsewhere stops working here.
     let (id, made_here) = server.api_key(&["read"]).await;
     assert_eq!(
-        status_with(&server, ("X-API-Key", made_here.clone())).await,
+        server.verify_status("X-API-Key", &made_here).await,
         StatusCode::OK
     );
     assert!(store.delete_credential(&id).await.expect("delete"));
-    eventually("a key deleted elsewhere", || async {
-        status_with(&server, ("X-API-Key", made_here.clone())).await == StatusCode::UNAUTHORIZED
+    eventually(PROPAGATION, "a key deleted elsewhere", || async {
+        server.verify_status("X-API-Key", &made_here).await == StatusCode::UNAUTHORIZED
     })
     .await;
 
@@ -96,8 +65,11 @@ async fn keys_and_revocations_written_by_another_instance_take_effect_here() {
     let (status, session) = server.login(&token).await;
     assert_eq!(status, StatusCode::OK, "{session}");
     let jwt = session["data"]["token"].as_str().expect("jwt").to_owned();
-    let bearer = || ("Authorization", format!("Bearer {jwt}"));
-    assert_eq!(status_with(&server, bearer()).await, StatusCode::OK);
+    let bearer = format!("Bearer {jwt}");
+    assert_eq!(
+        server.verify_status("Authorization", &bearer).await,
+        StatusCode::OK
+    );
     let payload = jwt.split('.').nth(1).expect("payload");
     let claims: Value = serde_json::from_slice(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -108,8 +80,8 @@ async fn keys_and_revocations_written_by_another_instance_take_effect_here() {
     let jti = claims["jti"].as_str().expect("jti");
     let exp = claims["exp"].as_i64().expect("exp");
     store.revoke_jti(jti, exp * 1000).await.expect("revoke");
-    eventually("a session revoked elsewhere", || async {
-        status_with(&server, bearer()).await == StatusCode::UNAUTHORIZED
+    eventually(PROPAGATION, "a session revoked elsewhere", || async {
+        server.verify_status("Authorization", &bearer).await == StatusCode::UNAUTHORIZED
     })
     .await;
 }
@@ -124,14 +96,14 @@ async fn config_and_channels_written_by_another_instance_take_effect_here() {
         .set_config_values(&[("trigger.prefix".into(), json!("!elsewhere"))])
         .await
         .expect("overlay");
-    eventually("a setting changed elsewhere", || async {
+    eventually(PROPAGATION, "a setting changed elsewhere", || async {
         let (_, body) = server.get("/api/config?explain=true").await;
         body["data"]["config"]["trigger"]["prefix"] == "!elsewhere"
             && body["data"]["sources"]["trigger.prefix"] == "runtime"
     })
     .await;
     // Listeners here (SSE clients, the panel) hear of it as of a change made here.
-    let announced = tokio::time::timeout(WITHIN, async {
+    let announced = tokio::time::timeout(PROPAGATION, async {
         loop {
             let event = events.recv().await.expect("the bus is open");
             if let Event::ConfigChanged(changed) = &*event {
@@ -165,7 +137,7 @@ async fn config_and_channels_written_by_another_instance_take_effect_here() {
             .await
             .expect("channel")
     );
-    eventually("a channel created elsewhere", || async {
+    eventually(PROPAGATION, "a channel created elsewhere", || async {
         let (_, body) = server.get("/api/channels").await;
         body["data"]
             .as_array()

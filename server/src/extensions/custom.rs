@@ -1,6 +1,7 @@
 //! Custom (third-party) extensions: install, upgrade, enable/disable, grants, uninstall and
 //! reload, each taking effect at once. The database is the source of truth; the registry is
-//! rebuilt from it at start and on `POST /api/tools/reload`.
+//! rebuilt from it at start and on `POST /api/tools/reload`, and brought in line with it by
+//! [`CustomExtensions::sync`] when another instance on the database changes an extension.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -100,6 +101,9 @@ pub struct CustomExtensions {
     loaded: std::sync::Mutex<BTreeMap<String, Arc<Extension>>>,
     /// One change at a time: install, change and uninstall read then write.
     lock: tokio::sync::Mutex<()>,
+    /// Each extension's record as applied here, so a sync skips the ones no other instance
+    /// changed and reloads only those whose component or manifest changed.
+    applied: std::sync::Mutex<BTreeMap<String, Applied>>,
 }
 
 impl CustomExtensions {
@@ -120,6 +124,7 @@ impl CustomExtensions {
             builtin_digests: builtins.iter().map(|b| b.sha256.clone()).collect(),
             loaded: std::sync::Mutex::new(BTreeMap::new()),
             lock: tokio::sync::Mutex::new(()),
+            applied: std::sync::Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -132,6 +137,26 @@ impl CustomExtensions {
         self.loaded
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Records which of `name`'s records is in force here (`None`: gone).
+    fn mark_applied(&self, name: &str, record: Option<&ExtensionRecord>) {
+        let mut applied = self
+            .applied
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match record {
+            Some(record) => applied.insert(name.to_owned(), Applied::of(record)),
+            None => applied.remove(name),
+        };
+    }
+
+    fn applied(&self, name: &str) -> Option<Applied> {
+        self.applied
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(name)
+            .cloned()
     }
 
     /// Registers `extension` (or removes `name` with `None`) in the registry and the loaded set.
@@ -286,6 +311,7 @@ impl CustomExtensions {
         extension.set_powers(powers_of(&record));
         self.store.put_extension(&record, &upload.bytes).await?;
         self.put(&name, Some((&extension, record.enabled)))?;
+        self.mark_applied(&name, Some(&record));
         self.host.keep_compiled(&extension).await;
         self.prune_cache().await;
         self.announce(&name, &action);
@@ -344,6 +370,7 @@ impl CustomExtensions {
         if let Some(extension) = loaded {
             extension.set_powers(powers_of(&record));
             self.put(name, Some((&extension, record.enabled)))?;
+            self.mark_applied(name, Some(&record));
         }
         for action in &actions {
             self.announce(name, action);
@@ -359,6 +386,7 @@ impl CustomExtensions {
         }
         self.store.kv_drop(name).await?;
         self.put(name, None)?;
+        self.mark_applied(name, None);
         self.prune_cache().await;
         self.announce(name, "uninstalled");
         Ok(())
@@ -383,6 +411,7 @@ impl CustomExtensions {
                 Err(err) => {
                     counts.failed += 1;
                     self.put(&record.name, None).ok();
+                    self.mark_applied(&record.name, None);
                     tracing::error!(extension = %record.name, error = %err, "cannot load custom extension");
                 }
             }
@@ -395,9 +424,58 @@ impl CustomExtensions {
             .collect();
         for name in stale {
             self.put(&name, None).ok();
+            self.mark_applied(&name, None);
         }
         self.prune_cache().await;
         Ok(counts)
+    }
+
+    /// Brings this instance in line with the database after another instance changed an
+    /// extension: one installed or upgraded there is loaded (compile cache first), one whose
+    /// grants, config or enabled flag changed gets them, one uninstalled there is dropped.
+    /// Records this instance already applied are skipped, so its own changes cost a read.
+    /// Listeners here hear of each change as of one made here.
+    pub async fn sync(&self, config: &ExtensionsConfig) -> Result<(), StoreError> {
+        let _guard = self.lock.lock().await;
+        let records = self.store.extensions().await?;
+        let installed: HashSet<String> = records.iter().map(|r| r.name.clone()).collect();
+        for record in &records {
+            let before = self.applied(&record.name);
+            let now = Applied::of(record);
+            if before.as_ref() == Some(&now) {
+                continue;
+            }
+            let loaded = self.loaded_map().get(&record.name).cloned();
+            let outcome = match loaded {
+                // Same component and manifest: only grants, config or the enabled flag.
+                Some(extension) if before.is_some_and(|b| b.component == now.component) => {
+                    extension.set_powers(powers_of(record));
+                    self.put(&record.name, Some((&extension, record.enabled)))
+                        .map_err(CustomError::from)
+                        .map(|()| self.mark_applied(&record.name, Some(record)))
+                }
+                _ => self.load_one(record, config).await.map(drop),
+            };
+            match outcome {
+                Ok(()) => self.announce(&record.name, "changed on another instance"),
+                Err(err) => {
+                    tracing::error!(extension = %record.name, error = %err, "cannot apply an extension changed on another instance");
+                }
+            }
+        }
+        let gone: Vec<String> = self
+            .loaded_map()
+            .keys()
+            .filter(|name| !installed.contains(*name))
+            .cloned()
+            .collect();
+        for name in gone {
+            self.put(&name, None).ok();
+            self.mark_applied(&name, None);
+            self.announce(&name, "uninstalled on another instance");
+        }
+        self.prune_cache().await;
+        Ok(())
     }
 
     async fn load_one(
@@ -426,6 +504,7 @@ impl CustomExtensions {
         let compiled = extension.compiled;
         extension.set_powers(powers_of(record));
         self.put(&record.name, Some((&extension, record.enabled)))?;
+        self.mark_applied(&record.name, Some(record));
         self.host.keep_compiled(&extension).await;
         Ok(compiled)
     }
@@ -436,6 +515,27 @@ impl CustomExtensions {
         let mut keep = self.builtin_digests.clone();
         keep.extend(self.loaded_map().values().map(|e| e.sha256.clone()));
         self.host.prune_cache(keep).await;
+    }
+}
+
+/// Which of an extension's records is in force on this instance.
+#[derive(Clone, PartialEq)]
+struct Applied {
+    updated_at: i64,
+    /// The component digest and the manifest: a change of either needs a reload.
+    component: String,
+}
+
+impl Applied {
+    fn of(record: &ExtensionRecord) -> Self {
+        Self {
+            updated_at: record.updated_at,
+            component: format!(
+                "{}:{}",
+                record.sha256,
+                serde_json::to_string(&record.manifest).unwrap_or_default()
+            ),
+        }
     }
 }
 

@@ -178,29 +178,20 @@ pub struct GroupService {
 
 impl GroupService {
     pub async fn load(store: Store) -> Result<Self, StoreError> {
-        let mut groups = BTreeMap::new();
-        for row in store.groups().await? {
-            match serde_json::from_value::<GroupSettings>(row.settings.clone()) {
-                Ok(settings) => {
-                    groups.insert(
-                        row.group_id,
-                        Arc::new(Stored {
-                            raw: row.settings,
-                            settings: Arc::new(settings),
-                            updated_at: row.updated_at,
-                        }),
-                    );
-                }
-                Err(err) => {
-                    tracing::error!(group = %row.group_id, error = %err, "unreadable group settings skipped");
-                }
-            }
-        }
+        let groups = read_all(&store).await?;
         Ok(Self {
             store,
             groups: ArcSwap::from_pointee(groups),
             lock: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// Re-reads every group's settings (another instance changed some).
+    pub async fn reload(&self) -> Result<(), StoreError> {
+        let _guard = self.lock.lock().await;
+        let groups = read_all(&self.store).await?;
+        self.groups.store(Arc::new(groups));
+        Ok(())
     }
 
     pub fn list(&self) -> Vec<GroupView> {
@@ -350,6 +341,29 @@ fn merge_patch(target: &mut Value, patch: Value) {
         }
         other => *target = other,
     }
+}
+
+/// Every group's stored settings; unreadable ones are logged and skipped.
+async fn read_all(store: &Store) -> Result<BTreeMap<String, Arc<Stored>>, StoreError> {
+    let mut groups = BTreeMap::new();
+    for row in store.groups().await? {
+        match serde_json::from_value::<GroupSettings>(row.settings.clone()) {
+            Ok(settings) => {
+                groups.insert(
+                    row.group_id,
+                    Arc::new(Stored {
+                        raw: row.settings,
+                        settings: Arc::new(settings),
+                        updated_at: row.updated_at,
+                    }),
+                );
+            }
+            Err(err) => {
+                tracing::error!(group = %row.group_id, error = %err, "unreadable group settings skipped");
+            }
+        }
+    }
+    Ok(groups)
 }
 
 #[cfg(test)]

@@ -57,6 +57,9 @@ pub struct McpManager {
     store: Store,
     deps: Arc<Deps>,
     servers: Mutex<BTreeMap<String, Slot>>,
+    /// Held while a create, update or delete writes and applies, and by [`McpManager::sync`],
+    /// so a sync never applies half of a change made here.
+    changes: tokio::sync::Mutex<()>,
 }
 
 /// A resource's contents as read.
@@ -84,7 +87,56 @@ impl McpManager {
                 permits: Semaphore::new(permits),
             }),
             servers: Mutex::new(BTreeMap::new()),
+            changes: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Brings the servers in line with the database after another instance changed them: a
+    /// server added there starts (and connects, if enabled) here, one removed there stops
+    /// here, one whose configuration changed there reconnects here with it.
+    pub async fn sync(&self) -> Result<(), StoreError> {
+        let _changes = self.changes.lock().await;
+        let records = self.store.mcp_servers().await?;
+        let stored: std::collections::HashSet<String> =
+            records.iter().map(|r| r.name.clone()).collect();
+        for record in records {
+            let apply = {
+                let servers = self.lock();
+                match servers.get(&record.name) {
+                    None => None,
+                    Some(slot) => {
+                        let mut shared = slot.shared.lock();
+                        if shared.record == record {
+                            continue;
+                        }
+                        let enabled = record.enabled;
+                        shared.record = record.clone();
+                        Some((slot.wanted.clone(), enabled))
+                    }
+                }
+            };
+            match apply {
+                None => self.spawn(record),
+                Some((wanted, enabled)) => {
+                    command(&wanted, enabled);
+                }
+            }
+        }
+        let gone: Vec<Slot> = {
+            let mut servers = self.lock();
+            let names: Vec<String> = servers
+                .keys()
+                .filter(|name| !stored.contains(*name))
+                .cloned()
+                .collect();
+            names
+                .iter()
+                .filter_map(|name| servers.remove(name))
+                .collect()
+        };
+        // Dropping its sender stops a supervisor: its tools leave, its process is reaped.
+        drop(gone);
+        Ok(())
     }
 
     /// Starts a supervisor for every stored server; enabled ones connect in the background.
@@ -153,6 +205,7 @@ impl McpManager {
 
     /// Stores a new server and starts connecting it (if enabled).
     pub async fn create(&self, record: McpServerRecord) -> Result<ServerState, McpError> {
+        let _changes = self.changes.lock().await;
         if !self.store.create_mcp_server(&record).await? {
             return Err(McpError::Taken(record.name));
         }
@@ -164,6 +217,7 @@ impl McpManager {
     /// Stores a server's new configuration and reconnects it with it (or disconnects it, if
     /// it is now disabled); waits for the outcome (up to 30 s).
     pub async fn update(&self, record: McpServerRecord) -> Result<ServerState, McpError> {
+        let changes = self.changes.lock().await;
         if !self.store.replace_mcp_server(&record).await? {
             return Err(McpError::NotFound(record.name));
         }
@@ -177,14 +231,17 @@ impl McpManager {
             slot.shared.lock().record = record;
             (slot.shared.clone(), command(&slot.wanted, enabled))
         };
+        drop(changes);
         Ok(settle(&shared, generation).await)
     }
 
     /// Removes a server: its tools leave the registry, its connection closes, its process is
     /// stopped and reaped.
     pub async fn delete(&self, name: &str) -> Result<(), McpError> {
+        let changes = self.changes.lock().await;
         let deleted = self.store.delete_mcp_server(name).await?;
         let slot = self.lock().remove(name);
+        drop(changes);
         match slot {
             Some(slot) => {
                 drop(slot.wanted);

@@ -218,20 +218,11 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{DEFAULT_DEADLINE, Store, StoreOptions};
+    use crate::store::Store;
 
     #[tokio::test]
     async fn instances_generating_a_secret_at_once_all_read_back_the_same_one() {
-        let store = Store::connect(StoreOptions {
-            url: "mem://",
-            namespace: "t",
-            database: "t",
-            credentials: None,
-            embedded: Default::default(),
-            deadline: DEFAULT_DEADLINE,
-        })
-        .await
-        .expect("store");
+        let store = Store::memory().await;
         let calls = ["a", "b", "c", "d"].map(|candidate| {
             let store = store.clone();
             tokio::spawn(async move { store.server_secret_or_insert("jwt", candidate).await })

@@ -16,6 +16,9 @@ pub const FOLLOWED: &[&str] = &[
     "channel",
     "preset",
     "preset_default",
+    "extension",
+    "mcp_server",
+    "group_settings",
 ];
 
 /// A LIVE query on one table.

@@ -187,9 +187,17 @@ impl Store {
                 })
                 .await?;
             }
-            db.use_ns(options.namespace)
-                .use_db(options.database)
-                .await?;
+            // Instances starting at once create the namespace and database at once; the loser
+            // of that write conflict tries again.
+            let mut attempt = 0u64;
+            while let Err(err) = db.use_ns(options.namespace).use_db(options.database).await {
+                attempt += 1;
+                if attempt > 5 || err.is_connection() {
+                    return Err(sdk_error(err));
+                }
+                tracing::debug!(error = %err, attempt, "selecting the namespace again");
+                tokio::time::sleep(Duration::from_millis(40 * attempt)).await;
+            }
             Engine::Remote(db)
         } else {
             let db = embedded::open(options.url, options.embedded).await?;
@@ -221,6 +229,21 @@ impl Store {
                 result => return result.map(drop),
             }
         }
+    }
+
+    /// An empty in-memory database, for unit tests.
+    #[cfg(test)]
+    pub(crate) async fn memory() -> Self {
+        Self::connect(StoreOptions {
+            url: "mem://",
+            namespace: "t",
+            database: "t",
+            credentials: None,
+            embedded: Default::default(),
+            deadline: DEFAULT_DEADLINE,
+        })
+        .await
+        .expect("in-memory store")
     }
 
     /// `surrealkv`, `memory` or `remote`.

@@ -206,7 +206,7 @@ async fn write_batches(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{StoreOptions, ToolLogQuery};
+    use crate::store::ToolLogQuery;
 
     fn entry(n: u64, timestamp: i64) -> ToolLogEntry {
         ToolLogEntry {
@@ -229,16 +229,7 @@ mod tests {
 
     #[tokio::test]
     async fn rows_per_second_and_queued_bytes_are_capped() {
-        let store = Store::connect(StoreOptions {
-            url: "mem://",
-            namespace: "t",
-            database: "t",
-            credentials: None,
-            embedded: Default::default(),
-            deadline: crate::store::DEFAULT_DEADLINE,
-        })
-        .await
-        .expect("store");
+        let store = Store::memory().await;
         let limits = LogLimits {
             queue_bytes: 1024 * 1024,
             rows_per_second: 3,
