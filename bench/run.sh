@@ -28,8 +28,11 @@
 #    same key, same wrk settings.
 # 10. MCP client: `kill -9` of a stdio MCP server (mcp-test-server), time to `error` and to
 #    `connected` again (tests/src/bin/bench-mcp-recovery.rs).
+# 11. Scale-out (tests/src/bin/bench-scale.rs): two `chatai` processes on a real `surreal`
+#    server (built by scripts/test-deps.sh): propagation delay of config changes and API keys
+#    from A to B (p50/p99), and tools/call and chat throughput with one and with two instances.
 #
-# BENCH_STEPS (default "1,2,3,4,5,6,7,8,9,10") picks steps; a table row per step that ran.
+# BENCH_STEPS (default "1,2,3,4,5,6,7,8,9,10,11") picks steps; a table row per step that ran.
 # BENCH_NO_BUILD=1 measures the binaries already built instead of building them first.
 #
 # Installs what it lacks: wrk (Debian), oha and wasmtime-cli (crates.io, compiled once).
@@ -45,7 +48,7 @@ command -v oha >/dev/null || cargo install oha --locked
 if [ "${BENCH_WASMTIME:-1}" != 0 ] && ! wasmtime --version 2>/dev/null | grep -q "$wasmtime_version"; then
   cargo install wasmtime-cli --version "$wasmtime_version" --locked
 fi
-steps=",${BENCH_STEPS:-1,2,3,4,5,6,7,8,9,10},"
+steps=",${BENCH_STEPS:-1,2,3,4,5,6,7,8,9,10,11},"
 want() { [[ "$steps" == *",$1,"* ]]; }
 flag=(); dir=debug
 if [ "$profile" = release ]; then flag=(--release); dir=release; fi
@@ -247,6 +250,12 @@ if want 10; then
   stop_server
 fi
 
+# 11. Two instances on a real surreal server.
+if want 11; then
+  bash scripts/test-deps.sh >/dev/null
+  rows+=("$("$bin/bench-scale" "$bin/chatai-under-test")")
+fi
+
 cpu=$(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ //')
 table="| what | result |
 | --- | --- |
@@ -255,7 +264,7 @@ echo "$table"
 {
   echo "## $(date -u +%Y-%m-%d) — profile \`$profile\`, $(nproc) cores ($cpu)"
   echo
-  echo "Command: \`BENCH_PROFILE=$profile BENCH_STEPS=${BENCH_STEPS:-1,2,3,4,5,6,7,8,9,10} bash bench/run.sh\` (wrk -t2 -c$connections -d${duration}s and oha on the same machine)."
+  echo "Command: \`BENCH_PROFILE=$profile BENCH_STEPS=${BENCH_STEPS:-1,2,3,4,5,6,7,8,9,10,11} bash bench/run.sh\` (wrk -t2 -c$connections -d${duration}s and oha on the same machine)."
   echo
   echo "$table"
   echo

@@ -357,6 +357,17 @@ async fn a_conversation_alternating_between_instances_stays_one_and_usage_limits
     }
     assert_eq!(answered, 10);
     assert_eq!(upstream.requests().len() - before, 10);
+    // The member's ten turns ran on both instances at once, in one conversation: all twenty
+    // messages are stored, each turn whole, as one sequence.
+    let (_, list) = b.get("/api/conversations?groupId=g").await;
+    let id = list["data"]["items"][0]["id"]
+        .as_str()
+        .expect("the group conversation");
+    let (_, stored) = a.get(&format!("/api/conversations/{id}")).await;
+    let messages = stored["data"]["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 20, "{stored}");
+    let roles: Vec<&str> = messages.iter().filter_map(|m| m["role"].as_str()).collect();
+    assert_eq!(roles, ["user", "assistant"].repeat(10));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

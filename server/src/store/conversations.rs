@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::memories::{self, MemoryRecord, memory_scope};
-use super::{Store, StoreError, present_fields};
+use super::{Store, StoreError, backoff, present_fields, retryable};
+
+/// Attempts at storing a turn that meets concurrent turns of its conversation.
+const TURN_RETRIES: usize = 50;
 
 /// One stored message.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -175,36 +178,66 @@ impl Store {
         Ok(rows)
     }
 
-    /// Writes a turn: its messages and the conversation's new summary, all or nothing.
+    /// Writes a turn: its messages and the conversation's new summary, all or nothing. The
+    /// messages are numbered after the ones stored when the turn began; if another turn of the
+    /// same conversation was stored meanwhile (on another instance: within one, turns of a
+    /// conversation run one at a time), this turn is numbered after it instead, so the history
+    /// stays one sequence in the order the turns were stored.
     pub async fn append_turn(&self, turn: Turn<'_>) -> Result<(), StoreError> {
         let conversation = turn.conversation;
-        let rows: Vec<Value> = turn
-            .messages
-            .iter()
-            .map(|message| {
-                let mut row = present_fields(serde_json::to_value(message)?);
-                row["conversation"] = json!(conversation.id);
-                // Whose turn it was (a group conversation has many users): usage and stats
-                // are counted per user and group.
-                row["user_id"] = json!(conversation.user_id);
-                if let Some(group) = &conversation.group_id {
-                    row["group_id"] = json!(group);
+        let count = turn.messages.len() as u64;
+        let mut base = conversation.message_count.saturating_sub(count);
+        let mut created_at = conversation.created_at;
+        for attempt in 0..TURN_RETRIES {
+            let rows: Vec<Value> = turn
+                .messages
+                .iter()
+                .enumerate()
+                .map(|(i, message)| {
+                    let mut row = present_fields(serde_json::to_value(message)?);
+                    row["seq"] = json!(base + i as u64);
+                    row["conversation"] = json!(conversation.id);
+                    // Whose turn it was (a group conversation has many users): usage and
+                    // stats are counted per user and group.
+                    row["user_id"] = json!(conversation.user_id);
+                    if let Some(group) = &conversation.group_id {
+                        row["group_id"] = json!(group);
+                    }
+                    Ok(row)
+                })
+                .collect::<Result<_, serde_json::Error>>()?;
+            let mut summary = present_fields(serde_json::to_value(conversation)?);
+            if let Value::Object(map) = &mut summary {
+                map.remove("id");
+                map.insert("message_count".into(), json!(base + count));
+                map.insert("created_at".into(), json!(created_at));
+            }
+            let outcome = self
+                .transaction(
+                    "BEGIN TRANSACTION;
+                     LET $c = type::record('conversation', $id);
+                     LET $stored = $c.message_count ?? 0;
+                     IF $stored != $base { THROW 'conversation moved on' };
+                     UPSERT type::record('conversation', $id) CONTENT $summary;
+                     INSERT INTO message $rows;
+                     COMMIT TRANSACTION;",
+                    json!({ "id": conversation.id, "base": base, "summary": summary, "rows": rows }),
+                )
+                .await;
+            match outcome {
+                Ok(()) => return Ok(()),
+                Err(message) if message.contains("conversation moved on") => {
+                    let now = self.conversation(&conversation.id).await?;
+                    base = now.as_ref().map_or(0, |c| c.message_count);
+                    created_at = now.map_or(created_at, |c| c.created_at);
                 }
-                Ok(row)
-            })
-            .collect::<Result<_, serde_json::Error>>()?;
-        let mut summary = present_fields(serde_json::to_value(conversation)?);
-        if let Value::Object(map) = &mut summary {
-            map.remove("id");
+                Err(message) if retryable(&message) => backoff(attempt).await,
+                Err(message) => return Err(StoreError::Transaction(message)),
+            }
         }
-        self.execute(
-            "BEGIN TRANSACTION;
-             UPSERT type::record('conversation', $id) CONTENT $summary;
-             INSERT INTO message $rows;
-             COMMIT TRANSACTION;",
-            json!({ "id": conversation.id, "summary": summary, "rows": rows }),
-        )
-        .await
+        Err(StoreError::Transaction(
+            "a turn kept meeting concurrent turns of its conversation".into(),
+        ))
     }
 
     /// Newest first (by `updated_at`, then id), after `after` (`(updated_at, id)` of the last

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, backoff, retryable};
 
 /// A group's settings as stored: only the fields the admin set.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -149,34 +149,4 @@ impl Store {
         self.execute("DELETE usage_count WHERE day < $day", json!({ "day": day }))
             .await
     }
-
-    /// Runs a transaction; `Err` carries the messages of its failed statements (a failed
-    /// transaction fails every statement; the cause is among them).
-    async fn transaction(&self, sql: &str, vars: Value) -> Result<(), String> {
-        let statements = self
-            .statements(sql, vars)
-            .await
-            .map_err(|err| err.to_string())?;
-        let failures: Vec<String> = statements
-            .0
-            .filter_map(|result| result.err())
-            .map(|err| err.to_string())
-            .collect();
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(failures.join("; "))
-        }
-    }
-}
-
-fn retryable(message: &str) -> bool {
-    let message = message.to_ascii_lowercase();
-    message.contains("conflict") || message.contains("retried") || message.contains("retry")
-}
-
-async fn backoff(attempt: usize) {
-    let jitter = rand::random::<u64>() % 5;
-    let ms = (attempt as u64).min(20) + jitter;
-    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
 }

@@ -285,6 +285,41 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Runs a transaction; `Err` carries the messages of its failed statements (a failed
+    /// transaction fails every statement; the cause is among them).
+    async fn transaction(&self, sql: &str, vars: Value) -> Result<(), String> {
+        let statements = self
+            .statements(sql, vars)
+            .await
+            .map_err(|err| err.to_string())?;
+        let failures: Vec<String> = statements
+            .0
+            .filter_map(|result| result.err())
+            .map(|err| err.to_string())
+            .collect();
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures.join("; "))
+        }
+    }
+}
+
+/// A transaction that failed only because a concurrent one won: running it again is safe
+/// (nothing of it was written).
+fn retryable(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("conflict") || message.contains("retried") || message.contains("retry")
+}
+
+/// Waits a little longer after each failed attempt, with jitter.
+async fn backoff(attempt: usize) {
+    let jitter = rand::random::<u64>() % 5;
+    let ms = (attempt as u64).min(20) + jitter;
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
 /// The results of [`Store::statements`], in statement order.
 struct Statements(std::vec::IntoIter<Result<Vec<Value>, StoreError>>);
 
