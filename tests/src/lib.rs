@@ -273,6 +273,25 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
 }
 
+/// Sends every request at once; each answer's status and JSON body, in the requests' order.
+pub async fn send_all(requests: Vec<reqwest::RequestBuilder>) -> Vec<(StatusCode, Value)> {
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            tokio::spawn(async move {
+                let response = request.send().await.expect("request");
+                let status = response.status();
+                (status, response.json::<Value>().await.expect("JSON body"))
+            })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        answers.push(task.await.expect("request task"));
+    }
+    answers
+}
+
 /// The token inside a login link.
 pub fn login_token_of(url: &str) -> String {
     url.split("token=")

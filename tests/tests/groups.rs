@@ -5,7 +5,7 @@ use chatai_server::store::{LimitHit, UsageKey};
 use chatai_tests::chatting::{chat, with_upstream};
 use chatai_tests::skilling::logs_of;
 use chatai_tests::upstream::{Protocol, Step};
-use chatai_tests::{TestServer, assert_error};
+use chatai_tests::{TestServer, assert_error, send_all};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -84,21 +84,15 @@ async fn blocks_and_daily_limits_are_exact_and_failures_give_usage_back() {
     .await;
 
     // 64 chats of one member at once: exactly 10 answered.
-    let tasks: Vec<_> = (0..64)
+    let requests = (0..64)
         .map(|i| {
-            let request = server
+            server
                 .admin(Method::POST, "/api/chat")
-                .json(&say("m1", &format!("message {i}")));
-            tokio::spawn(async move {
-                let response = request.send().await.expect("chat");
-                let status = response.status();
-                (status, response.json::<Value>().await.expect("json"))
-            })
+                .json(&say("m1", &format!("message {i}")))
         })
         .collect();
     let mut answered = 0;
-    for task in tasks {
-        let (status, body) = task.await.expect("task");
+    for (status, body) in send_all(requests).await {
         if status == StatusCode::OK {
             answered += 1;
         } else {

@@ -12,7 +12,7 @@ use chatai_tests::sse::SseReader;
 use chatai_tests::surreal::SurrealServer;
 use chatai_tests::upstream::Protocol;
 use chatai_tests::wait::{PROPAGATION, eventually};
-use chatai_tests::{TestServer, fixture};
+use chatai_tests::{TestServer, fixture, send_all};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -332,22 +332,16 @@ async fn a_conversation_alternating_between_instances_stays_one_and_usage_limits
     })
     .await;
     let before = upstream.requests().len();
-    let tasks: Vec<_> = (0..64)
+    let requests = (0..64)
         .map(|i| {
             let server = if i % 2 == 0 { &a } else { &b };
-            let request = server.admin(Method::POST, "/api/chat").json(&json!({
+            server.admin(Method::POST, "/api/chat").json(&json!({
                 "message": format!("message {i}"), "userId": "m1", "groupId": "g", "mentioned": true
-            }));
-            tokio::spawn(async move {
-                let response = request.send().await.expect("chat");
-                let status = response.status();
-                (status, response.json::<Value>().await.expect("json"))
-            })
+            }))
         })
         .collect();
     let mut answered = 0;
-    for task in tasks {
-        let (status, body) = task.await.expect("task");
+    for (status, body) in send_all(requests).await {
         if status == StatusCode::OK {
             answered += 1;
         } else {
