@@ -2,7 +2,7 @@
 //! things (API keys, revocations, the config overlay, channels, presets, custom extensions,
 //! MCP servers, group settings).
 //!
-//! One LIVE query per followed table ([`crate::store::FOLLOWED`]). A change marks the table
+//! One LIVE query per followed table ([`FOLLOWED`]). A change marks the table
 //! dirty and its cache is re-read from the database: a burst of changes costs one re-read, and
 //! a re-read is always of the whole truth, so an out-of-order or lost notification cannot
 //! leave a cache wrong. A live query that ends (connection lost, database restarted) is
@@ -18,17 +18,42 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::state::AppState;
-use crate::store::FOLLOWED;
+
+/// A cache of this instance that rows of the database feed.
+#[derive(Clone, Copy, Debug)]
+enum Cache {
+    /// API keys and revoked sessions.
+    Auth,
+    Config,
+    Channels,
+    Presets,
+    Extensions,
+    McpServers,
+    Groups,
+}
+
+/// The tables other instances change, and the cache each one feeds.
+const FOLLOWED: &[(&str, Cache)] = &[
+    ("api_key", Cache::Auth),
+    ("revoked_jti", Cache::Auth),
+    ("config_overlay", Cache::Config),
+    ("channel", Cache::Channels),
+    ("preset", Cache::Presets),
+    ("preset_default", Cache::Presets),
+    ("extension", Cache::Extensions),
+    ("mcp_server", Cache::McpServers),
+    ("group_settings", Cache::Groups),
+];
 
 /// Follows every table of [`FOLLOWED`]; the tasks end when the returned handles are aborted.
 pub fn spawn(state: Arc<AppState>) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
     let mut all = Vec::new();
-    for &table in FOLLOWED {
+    for &(table, cache) in FOLLOWED {
         let dirty = Arc::new(Notify::new());
         all.push(dirty.clone());
         tasks.push(tokio::spawn(follow(state.clone(), table, dirty.clone())));
-        tasks.push(tokio::spawn(refresh(state.clone(), table, dirty)));
+        tasks.push(tokio::spawn(refresh(state.clone(), table, cache, dirty)));
     }
     tasks.push(tokio::spawn(reread_when_back(state, all)));
     tasks
@@ -70,6 +95,7 @@ async fn follow(state: Arc<AppState>, table: &'static str, dirty: Arc<Notify>) {
                     dirty.notify_one();
                 }
                 tracing::info!(table, "live query ended; subscribing again");
+                tokio::time::sleep(backoff).await;
             }
             Err(err) => {
                 tracing::debug!(table, error = %err, "cannot follow the table yet");
@@ -80,28 +106,25 @@ async fn follow(state: Arc<AppState>, table: &'static str, dirty: Arc<Notify>) {
     }
 }
 
-/// Re-reads `table`'s cache each time it is marked dirty (marks during a re-read coalesce
-/// into one more).
-async fn refresh(state: Arc<AppState>, table: &'static str, dirty: Arc<Notify>) {
+/// Re-reads `cache` each time `table` is marked dirty (marks during a re-read coalesce into
+/// one more).
+async fn refresh(state: Arc<AppState>, table: &'static str, cache: Cache, dirty: Arc<Notify>) {
     loop {
         dirty.notified().await;
-        let result = match table {
-            "api_key" | "revoked_jti" => state.auth.reload().await.map_err(|e| e.to_string()),
-            "config_overlay" => state.config.reload().await.map_err(|e| e.to_string()),
-            "channel" => state.channels.reload().await.map_err(|e| e.to_string()),
-            "preset" | "preset_default" => {
-                state.chat.presets.reload().await.map_err(|e| e.to_string())
-            }
-            "extension" => {
+        let result = match cache {
+            Cache::Auth => state.auth.reload().await.map_err(|e| e.to_string()),
+            Cache::Config => state.config.reload().await.map_err(|e| e.to_string()),
+            Cache::Channels => state.channels.reload().await.map_err(|e| e.to_string()),
+            Cache::Presets => state.chat.presets.reload().await.map_err(|e| e.to_string()),
+            Cache::Extensions => {
                 let config = state.config.current();
                 (state.custom.sync(&config.extensions).await).map_err(|e| e.to_string())
             }
-            "mcp_server" => state.mcp.sync().await.map_err(|e| e.to_string()),
-            "group_settings" => state.chat.groups.reload().await.map_err(|e| e.to_string()),
-            other => Err(format!("no cache follows table {other}")),
+            Cache::McpServers => state.mcp.sync().await.map_err(|e| e.to_string()),
+            Cache::Groups => state.chat.groups.reload().await.map_err(|e| e.to_string()),
         };
         if let Err(err) = result {
-            tracing::warn!(table, error = %err, "re-reading a changed table failed; next change retries");
+            tracing::warn!(table, ?cache, error = %err, "re-reading a changed table failed; next change retries");
         }
     }
 }

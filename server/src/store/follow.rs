@@ -8,19 +8,6 @@ use surrealdb::method::Stream;
 
 use super::{Engine, Store, StoreError, sdk_error};
 
-/// The tables whose rows other instances' caches hold: a change to one must reach them.
-pub const FOLLOWED: &[&str] = &[
-    "api_key",
-    "revoked_jti",
-    "config_overlay",
-    "channel",
-    "preset",
-    "preset_default",
-    "extension",
-    "mcp_server",
-    "group_settings",
-];
-
 /// A LIVE query on one table.
 pub struct Follow(Stream<Vec<Value>>);
 
@@ -36,7 +23,7 @@ impl Follow {
 }
 
 impl Store {
-    /// Starts a LIVE query on `table` (one of [`FOLLOWED`]).
+    /// Starts a LIVE query on `table` (a table name of this module's schema).
     pub async fn follow(&self, table: &'static str) -> Result<Follow, StoreError> {
         let live = async {
             match &self.db.engine {

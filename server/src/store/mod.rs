@@ -31,7 +31,7 @@ pub use conversations::{
     TurnContext,
 };
 pub use extensions::{ExtensionEvent, ExtensionRecord, ToolSummary};
-pub use follow::{FOLLOWED, Follow};
+pub use follow::Follow;
 pub use groups::{GroupRow, LimitHit, UsageKey, UsageRow};
 pub use instances::{HEARTBEAT, InstanceRow};
 pub use kv::KvUsage;
