@@ -54,6 +54,17 @@ async fn open(tab: &Tab, route: &str) {
     settle(tab, route).await;
 }
 
+/// Opens a login link and waits for the dashboard it lands on to show its data.
+async fn log_in(tab: &Tab, link: &str) {
+    tab.goto(link).await;
+    tab.wait(
+        "document.querySelector('[data-ready]')",
+        "the dashboard",
+        WAIT,
+    )
+    .await;
+}
+
 /// Waits until the page shows its heading and nothing is loading any more.
 async fn settle(tab: &Tab, what: &str) {
     tab.wait(
@@ -90,13 +101,7 @@ async fn an_admin_does_the_whole_round_in_the_browser_without_a_single_error() {
     tab.viewport(1280, 900, false).await;
 
     // Logs in through the link printed at start, and lands on the dashboard with real status.
-    tab.goto(&server.login_url).await;
-    tab.wait(
-        "document.querySelector('[data-ready]')",
-        "the dashboard",
-        WAIT,
-    )
-    .await;
+    log_in(&tab, &server.login_url).await;
     let url: String = tab.eval("location.href").await;
     assert_eq!(url, format!("{}/", server.base), "the token left the URL");
     let (_, status) = server.get("/api/system/status").await;
@@ -392,14 +397,7 @@ async fn every_page_in_both_themes_and_widths_is_screenshotted_and_has_no_seriou
         .call(Method::POST, "/api/auth/login-links", json!({}))
         .await;
     assert_eq!(status, StatusCode::OK, "{link}");
-    tab.goto(link["data"]["url"].as_str().expect("login url"))
-        .await;
-    tab.wait(
-        "document.querySelector('[data-ready]')",
-        "the dashboard in Chinese",
-        WAIT,
-    )
-    .await;
+    log_in(&tab, link["data"]["url"].as_str().expect("login url")).await;
     assert!(tab.text("main h1").await.contains("仪表盘"));
     tab.screenshot(&dir.join("dashboard-zh-light-desktop.png"))
         .await;
@@ -446,13 +444,7 @@ async fn errors_show_next_to_their_cause_long_operations_show_progress_and_an_en
     let browser = Browser::launch().await;
     let tab = browser.tab().await;
     tab.viewport(1280, 900, false).await;
-    tab.goto(&server.login_url).await;
-    tab.wait(
-        "document.querySelector('[data-ready]')",
-        "the dashboard",
-        WAIT,
-    )
-    .await;
+    log_in(&tab, &server.login_url).await;
 
     // A tool's own error, with its code, in the tool's card.
     open(&tab, "#/tools/calculator").await;
@@ -538,13 +530,7 @@ async fn the_panel_forms_change_what_the_api_shows() {
     let browser = Browser::launch().await;
     let tab = browser.tab().await;
     tab.viewport(1280, 900, false).await;
-    tab.goto(&server.login_url).await;
-    tab.wait(
-        "document.querySelector('[data-ready]')",
-        "the dashboard",
-        WAIT,
-    )
-    .await;
+    log_in(&tab, &server.login_url).await;
 
     // A copy of a builtin preset, edited, becomes the default.
     open(&tab, "#/presets").await;

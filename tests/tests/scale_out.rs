@@ -103,7 +103,7 @@ async fn two_instances_share_logins_keys_revocations_settings_and_know_each_othe
     })
     .await;
 
-    // A setting changed on A is in force on B, with its source.
+    // A setting changed on A is in force on B.
     let (status, body) = a
         .call(
             Method::PUT,
@@ -140,15 +140,7 @@ async fn a_database_restart_fails_requests_fast_and_propagation_resumes_after_it
     eventually(
         Duration::from_secs(10),
         "health 503 while the database is down",
-        || async {
-            let response = a
-                .client
-                .get(a.url("/api/system/health"))
-                .send()
-                .await
-                .expect("health");
-            response.status() == StatusCode::SERVICE_UNAVAILABLE
-        },
+        || async { health(&a).await == StatusCode::SERVICE_UNAVAILABLE },
     )
     .await;
     // … and a request that needs the database ends with a clear 503 in the envelope, within
@@ -166,15 +158,7 @@ async fn a_database_restart_fails_requests_fast_and_propagation_resumes_after_it
         eventually(
             Duration::from_secs(30),
             "health 200 once the database is back",
-            || async {
-                let response = server
-                    .client
-                    .get(server.url("/api/system/health"))
-                    .send()
-                    .await
-                    .expect("health");
-                response.status() == StatusCode::OK
-            },
+            || async { health(server).await == StatusCode::OK },
         )
         .await;
     }
@@ -394,4 +378,15 @@ async fn an_mcp_server_added_on_a_connects_on_b_and_leaves_with_it() {
         b.get("/api/mcp/servers/steady").await.0 == StatusCode::NOT_FOUND
     })
     .await;
+}
+
+/// The status of `GET /api/system/health` (public, answered from the database probe).
+async fn health(server: &TestServer) -> StatusCode {
+    server
+        .client
+        .get(server.url("/api/system/health"))
+        .send()
+        .await
+        .expect("health")
+        .status()
 }
