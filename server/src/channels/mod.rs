@@ -51,6 +51,8 @@ pub struct ChannelService {
     /// The next key of each channel.
     turns: Mutex<HashMap<String, usize>>,
     client: LlmClient,
+    /// Held by [`ChannelService::reload`].
+    reloads: tokio::sync::Mutex<()>,
 }
 
 impl ChannelService {
@@ -62,6 +64,7 @@ impl ChannelService {
             health: Health::default(),
             turns: Mutex::new(HashMap::new()),
             client,
+            reloads: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -78,8 +81,10 @@ impl ChannelService {
         self.list.load().iter().find(|c| c.name == name).cloned()
     }
 
-    /// Re-reads the stored list (after a change, here or by another instance).
+    /// Re-reads the stored list (after a change, here or by another instance). One re-read at
+    /// a time, so one that began before a write never stores its older list after the write's.
     pub async fn reload(&self) -> Result<(), StoreError> {
+        let _one_at_a_time = self.reloads.lock().await;
         let list = self.store.channels().await?;
         self.list
             .store(Arc::new(list.into_iter().map(Arc::new).collect()));

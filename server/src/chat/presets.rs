@@ -119,6 +119,9 @@ pub struct PresetService {
     builtins: Vec<Preset>,
     stored: ArcSwap<Vec<Preset>>,
     default: ArcSwap<String>,
+    /// One re-read at a time: a re-read that began before a write never stores its older
+    /// view after the write's own re-read (changes of other instances re-read concurrently).
+    reloads: tokio::sync::Mutex<()>,
 }
 
 impl PresetService {
@@ -128,6 +131,7 @@ impl PresetService {
             builtins: builtins(),
             stored: ArcSwap::from_pointee(Vec::new()),
             default: ArcSwap::from_pointee(DEFAULT_PRESET.to_owned()),
+            reloads: tokio::sync::Mutex::new(()),
         };
         service.reload().await?;
         Ok(service)
@@ -135,6 +139,7 @@ impl PresetService {
 
     /// Re-reads the stored presets and the default (after a change here or elsewhere).
     pub async fn reload(&self) -> Result<(), StoreError> {
+        let _one_at_a_time = self.reloads.lock().await;
         let stored: Vec<Preset> = self
             .store
             .presets()
