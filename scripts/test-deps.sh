@@ -5,7 +5,7 @@
 set -euo pipefail
 rustup target add wasm32-wasip2 >/dev/null
 venv="${COMPONENTIZE_PY_VENV:-$HOME/.cache/chatai-edge/pyenv}"
-version=0.25.1
+version="$(sed -n 's/^pub const COMPONENTIZE_PY: &str = "\(.*\)";/\1/p' "$(dirname "$0")/../server/src/ext/toolchain.rs")"
 if ! "$venv/bin/componentize-py" --version 2>/dev/null | grep -q "$version"; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet "componentize-py==$version"
@@ -27,14 +27,28 @@ if ! grep -qs "\"version\": \"$mcp_version\"" \
     "@modelcontextprotocol/server-everything@$mcp_version" >/dev/null
 fi
 
+# componentize-js (npm, pinned like the JavaScript template of `chatai ext new`), for
+# tests/tests/ext_cli.rs; under ~/.cache/chatai-edge/componentize-js (COMPONENTIZE_JS_DIR).
+cjs_dir="${COMPONENTIZE_JS_DIR:-$HOME/.cache/chatai-edge/componentize-js}"
+cjs_version="$(sed -n 's/^pub const COMPONENTIZE_JS: &str = "\(.*\)";/\1/p' \
+  "$(dirname "$0")/../server/src/ext/toolchain.rs")"
+if ! grep -qs "\"version\": \"$cjs_version\"" \
+  "$cjs_dir/node_modules/@bytecodealliance/componentize-js/package.json"; then
+  mkdir -p "$cjs_dir"
+  npm install --silent --no-audit --no-fund --prefix "$cjs_dir" \
+    "@bytecodealliance/componentize-js@$cjs_version" >/dev/null
+fi
+
 # The panel's browser tests (tests/tests/panel.rs): Debian's chromium, driven over the DevTools
 # protocol (axe-core, for the accessibility check, is vendored in tests/vendor/).
 # A CJK font (WenQuanYi Micro Hei, 5 MB) so the Chinese screenshots show characters, not boxes.
-if ! command -v chromium >/dev/null || ! [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
+# curl runs the `curl` lines `chatai ext deploy` prints (tests/tests/ext_cli.rs).
+if ! command -v chromium >/dev/null || ! command -v curl >/dev/null \
+  || ! [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
   as_root=""; [ "$(id -u)" = 0 ] || as_root=sudo
   $as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends \
-    chromium fonts-wqy-microhei >/dev/null
+    chromium fonts-wqy-microhei curl >/dev/null
 fi
 
 # A real SurrealDB server for the multi-instance tests (tests/tests/scale_out.rs): crates.io

@@ -33,6 +33,11 @@ enum Command {
         #[arg(long)]
         label: Option<String>,
     },
+    /// Write, build, try and deploy an extension (`chatai ext new demo`).
+    Ext {
+        #[command(subcommand)]
+        command: crate::ext::ExtCommand,
+    },
 }
 
 /// Runs the command line and returns the process exit code.
@@ -50,13 +55,23 @@ pub fn run() -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        let loader = ConfigLoader::new(cli.config, Some("CHATAI_"))?;
+        let loader = || ConfigLoader::new(cli.config.clone(), Some("CHATAI_"));
         match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => serve(loader).await,
+            Command::Serve => serve(loader()?).await,
             Command::LoginLink { permanent, label } => {
-                let url = crate::control::login_link(loader, permanent, label).await?;
+                let url = crate::control::login_link(loader()?, permanent, label).await?;
                 println!("{url}");
                 Ok(())
+            }
+            // The author's commands read no server config (their `CHATAI_*` variables are
+            // their own, not config keys).
+            Command::Ext { command } => {
+                // The scratch database of `ext test` is nobody's concern.
+                crate::telemetry::init_logging(&crate::config::LogConfig {
+                    level: "warn,surrealdb=off,surrealdb_core=off".into(),
+                    ..Default::default()
+                });
+                crate::ext::run(command).await
             }
         }
     });
@@ -86,8 +101,11 @@ async fn serve(loader: ConfigLoader) -> anyhow::Result<()> {
             .display(),
         running.state.store.engine()
     );
-    println!("login (one use, 5 minutes): {}", running.login_url);
-    println!("a new link any time: chatai login-link [--permanent]");
+    println!("a new login link any time: chatai login-link [--permanent]");
+    // Last and set apart, so it is what the eye lands on.
+    println!();
+    println!("  ➜  login (one use, 5 minutes): {}", running.login_url);
+    println!();
     // Start-up is over: its code pages go back to the kernel, and again whenever the server
     // rests (see [`crate::footprint`]).
     let footprint = tokio::spawn(crate::footprint::release_code_when_idle());

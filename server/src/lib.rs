@@ -18,6 +18,7 @@ pub mod config;
 pub mod control;
 mod data_dir;
 pub mod events;
+pub mod ext;
 pub mod extensions;
 pub mod footprint;
 pub mod groups;

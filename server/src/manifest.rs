@@ -73,6 +73,25 @@ impl Capabilities {
         }
     }
 
+    /// What `self` (a request) holds that `granted` does not: the grants still pending.
+    pub fn missing_from(&self, granted: &Capabilities) -> Capabilities {
+        Capabilities {
+            http: self
+                .http
+                .iter()
+                .filter(|origin| !granted.http.contains(origin))
+                .cloned()
+                .collect(),
+            kv: self.kv && !granted.kv,
+            config: self
+                .config
+                .iter()
+                .filter(|key| !granted.config.contains(key))
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// Is every part of `self` within `requested`? Names the first part that is not.
     pub fn within(&self, requested: &Capabilities) -> Result<(), String> {
         if let Some(origin) = self.http.iter().find(|o| !requested.http.contains(o)) {
@@ -119,7 +138,7 @@ pub fn valid_name(name: &str) -> Result<(), String> {
 }
 
 /// `scheme://host[:port]` with nothing after it.
-fn valid_origin(origin: &str) -> Result<(), String> {
+pub fn valid_origin(origin: &str) -> Result<(), String> {
     let rest = origin
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"));

@@ -127,11 +127,7 @@ pub async fn start(loader: ConfigLoader) -> anyhow::Result<Running> {
     );
     host.set_kv_backend(KvBackend {
         store: store.clone(),
-        quota: KvQuota {
-            max_keys: config.extensions.kv_max_keys,
-            max_bytes: config.extensions.kv_max_bytes,
-            max_value_bytes: config.extensions.kv_max_value_bytes,
-        },
+        quota: KvQuota::of(&config.extensions),
     });
     let registry = Arc::new(ToolRegistry::new(events.clone()));
     let (log_queue, log_writer) = ToolLogQueue::start(

@@ -11,8 +11,8 @@ use crate::config::{LogConfig, LogFormat};
 /// `RUST_LOG` overrides `log.level`. A second call (tests start many servers) is a no-op.
 pub fn init_logging(config: &LogConfig) {
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&config.level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+        .or_else(|_| EnvFilter::try_new(directives(&config.level)))
+        .unwrap_or_else(|_| EnvFilter::new(directives("info")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -21,6 +21,18 @@ pub fn init_logging(config: &LogConfig) {
         LogFormat::Text => builder.compact().try_init(),
     };
     drop(result);
+}
+
+/// `log.level` as a filter: a bare level (`info`, `debug`…) is the level of our own lines, and
+/// the libraries under us (the database's internals above all) speak at `warn`; anything else
+/// (`info,surrealdb=debug`) is taken as a full filter.
+fn directives(level: &str) -> String {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    if LEVELS.contains(&level.trim().to_ascii_lowercase().as_str()) {
+        format!("warn,chatai_server={level}")
+    } else {
+        level.to_owned()
+    }
 }
 
 /// The process-wide Prometheus recorder (one per process, shared by every server in it).

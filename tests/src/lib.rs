@@ -1,6 +1,7 @@
 //! Harness for the integration tests: the real server over real HTTP, on 127.0.0.1 with a
 //! random port, embedded SurrealDB (`mem://` in-process, SurrealKV for the spawned binary).
 
+pub mod authoring;
 pub mod binary;
 pub mod browser;
 pub mod chatting;

@@ -355,9 +355,16 @@ async fn kv_and_config_need_grants_stay_private_and_hold_quotas() {
             .upload(&format!("{name}.wasm"), fixture(name), Some(manifest))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
+        // The answer says what still waits for an admin.
+        assert_eq!(
+            body["data"]["pendingGrants"],
+            json!({"http": [], "kv": true, "config": ["units"]}),
+            "{body}"
+        );
     }
 
-    // Requested but not granted: refused inside the guest, reported as its tool error.
+    // Requested but not granted: refused inside the guest, reported as its tool error, which
+    // names the call that grants it.
     let (status, body) = tool(
         &server,
         "keeper_a_kv_put",
@@ -368,7 +375,8 @@ async fn kv_and_config_need_grants_stay_private_and_hold_quotas() {
     assert!(
         body["error"]
             .as_str()
-            .is_some_and(|e| e.contains("not granted")),
+            .is_some_and(|e| e.contains("not granted to extension `keeper_a`")
+                && e.contains(r#"PUT /api/tools/custom/keeper_a {"grants": {"kv": true}}"#)),
         "{body}"
     );
     let (_, body) = tool(&server, "keeper_a_read_config", json!({"key": "units"})).await;
@@ -383,6 +391,11 @@ async fn kv_and_config_need_grants_stay_private_and_hold_quotas() {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            body["data"]["pendingGrants"],
+            json!({"http": [], "kv": false, "config": []}),
+            "{body}"
+        );
     }
     let (_, body) = tool(&server, "keeper_a_read_config", json!({"key": "units"})).await;
     assert_eq!(body["data"]["result"], "metric-keeper_a");

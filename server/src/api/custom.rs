@@ -94,6 +94,9 @@ struct ExtensionView {
     sha256: String,
     size: u64,
     capabilities: CapabilitiesView,
+    /// What the manifest requests that no admin has granted yet (empty when nothing is
+    /// pending): grant it with `PUT /api/tools/custom/{name}` `{"grants": …}`.
+    pending_grants: CapabilitySet,
     /// Keys of the admin-set config values (the values are not shown).
     config_keys: Vec<String>,
     enabled: bool,
@@ -127,6 +130,7 @@ fn view(record: &ExtensionRecord) -> ExtensionView {
             granted: (&record.grants).into(),
             in_force: (&requested.intersect(&record.grants)).into(),
         },
+        pending_grants: (&requested.missing_from(&record.grants)).into(),
         config_keys: record.config.keys().cloned().collect(),
         enabled: record.enabled,
         origin: record.origin.clone(),

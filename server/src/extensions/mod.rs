@@ -327,7 +327,15 @@ impl ExtensionHost {
         };
         let mut store = Store::new(
             &self.engine,
-            HostState::new(limits, powers, kv, http_limits, progress, skill),
+            HostState::new(
+                Arc::from(extension.name.as_str()),
+                limits,
+                powers,
+                kv,
+                http_limits,
+                progress,
+                skill,
+            ),
         );
         store.limiter(|state| state.limiter());
         // Yield to the async runtime at every epoch tick, so a spinning guest never holds a

@@ -24,6 +24,17 @@ pub struct KvQuota {
     pub max_value_bytes: u64,
 }
 
+impl KvQuota {
+    /// The quotas the config sets (`extensions.kv_max_*`).
+    pub fn of(config: &crate::config::ExtensionsConfig) -> Self {
+        Self {
+            max_keys: config.kv_max_keys,
+            max_bytes: config.kv_max_bytes,
+            max_value_bytes: config.kv_max_value_bytes,
+        }
+    }
+}
+
 /// The database behind kv buckets, with their quotas.
 #[derive(Clone)]
 pub struct KvBackend {

@@ -63,6 +63,8 @@ pub struct HostState {
     dropped_logs: usize,
     powers: Arc<Powers>,
     kv: Option<KvAccess>,
+    /// Whose call this is (named in a refusal, with the call that lifts it).
+    extension: Arc<str>,
     http: WasiHttpCtx,
     http_gate: HttpGate,
     progress: Option<Progress>,
@@ -82,6 +84,7 @@ impl HostState {
     /// A fresh sandbox: no args, no env, empty stdin, stdout/stderr captured, no preopened
     /// directory, and TCP, UDP and name lookup refused for every address.
     pub fn new(
+        extension: Arc<str>,
         limits: &CallLimits,
         powers: Arc<Powers>,
         kv: Option<KvAccess>,
@@ -111,6 +114,7 @@ impl HostState {
             logs: Vec::new(),
             dropped_logs: 0,
             kv: kv.filter(|_| powers.kv),
+            extension,
             http: WasiHttpCtx::new(),
             http_gate: HttpGate::new(powers.http.clone(), http),
             powers,
@@ -120,7 +124,10 @@ impl HostState {
     }
 
     fn bucket(&self, key: &str) -> Result<&KvAccess, String> {
-        let access = self.kv.as_ref().ok_or_else(|| NOT_GRANTED.to_owned())?;
+        let access = self
+            .kv
+            .as_ref()
+            .ok_or_else(|| kv_not_granted(&self.extension))?;
         if key.is_empty() || key.len() > MAX_KV_KEY {
             return Err(format!("kv keys are 1 to {MAX_KV_KEY} bytes"));
         }
@@ -341,4 +348,13 @@ fn storage_failed(err: crate::store::StoreError) -> String {
 /// Longest kv key, in bytes.
 const MAX_KV_KEY: usize = 256;
 
-const NOT_GRANTED: &str = "the kv capability is not granted to this extension";
+/// The refusal of kv without a grant, with the way to the grant: the manifest's request and
+/// the admin's `PUT` (also on the panel's Extensions page, or `chatai ext deploy --grant`).
+fn kv_not_granted(extension: &str) -> String {
+    format!(
+        "the kv capability is not granted to extension `{extension}`: request it in \
+         extension.toml (`[capabilities] kv = true`), then an admin grants it with \
+         PUT /api/tools/custom/{extension} {{\"grants\": {{\"kv\": true}}}} (or on the panel's \
+         Extensions page, or with `chatai ext deploy --grant`)"
+    )
+}

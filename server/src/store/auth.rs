@@ -222,7 +222,7 @@ mod tests {
 
     #[tokio::test]
     async fn instances_generating_a_secret_at_once_all_read_back_the_same_one() {
-        let store = Store::memory().await;
+        let store = Store::memory().await.expect("in-memory store");
         let calls = ["a", "b", "c", "d"].map(|candidate| {
             let store = store.clone();
             tokio::spawn(async move { store.server_secret_or_insert("jwt", candidate).await })

@@ -232,8 +232,8 @@ impl Store {
     }
 
     /// An empty in-memory database, for unit tests.
-    #[cfg(test)]
-    pub(crate) async fn memory() -> Self {
+    /// A database in memory, gone with the process (unit tests, `chatai ext test`).
+    pub async fn memory() -> Result<Self, StoreError> {
         Self::connect(StoreOptions {
             url: "mem://",
             namespace: "t",
@@ -243,7 +243,6 @@ impl Store {
             deadline: DEFAULT_DEADLINE,
         })
         .await
-        .expect("in-memory store")
     }
 
     /// `surrealkv`, `memory` or `remote`.

@@ -204,18 +204,7 @@ impl ToolExecutor {
         if !args.is_object() {
             return refused(ExecError::ArgsNotObject);
         }
-        let errors: Vec<String> = tool
-            .validator
-            .iter_errors(args)
-            .map(|err| {
-                let path = err.instance_path().to_string();
-                if path.is_empty() {
-                    err.to_string()
-                } else {
-                    format!("{path}: {err}")
-                }
-            })
-            .collect();
+        let errors = super::spec::argument_errors(&tool.validator, args);
         if !errors.is_empty() {
             return refused(ExecError::InvalidArguments {
                 name: name.clone(),

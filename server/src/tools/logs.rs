@@ -229,7 +229,7 @@ mod tests {
 
     #[tokio::test]
     async fn rows_per_second_and_queued_bytes_are_capped() {
-        let store = Store::memory().await;
+        let store = Store::memory().await.expect("in-memory store");
         let limits = LogLimits {
             queue_bytes: 1024 * 1024,
             rows_per_second: 3,

@@ -19,7 +19,7 @@ pub use invocation::{
 };
 pub use logs::{ToolLogEntry, ToolLogQueue};
 pub use registry::{Provider, RegisteredTool, Source, ToolRegistry};
-pub use spec::{ContentPart, Ran, ToolError, ToolKind, ToolOutput, ToolSpec};
+pub use spec::{ContentPart, Ran, ToolError, ToolKind, ToolOutput, ToolSpec, argument_errors};
 
 /// The tool hub as the rest of the server holds it.
 pub struct ToolHub {

@@ -90,3 +90,18 @@ pub struct Ran {
     /// Lines the tool logged, capped by the backend.
     pub logs: Vec<String>,
 }
+
+/// Where `args` breaks a tool's input schema, one line per violation (`/path: problem`).
+pub fn argument_errors(validator: &jsonschema::Validator, args: &serde_json::Value) -> Vec<String> {
+    validator
+        .iter_errors(args)
+        .map(|err| {
+            let path = err.instance_path().to_string();
+            if path.is_empty() {
+                err.to_string()
+            } else {
+                format!("{path}: {err}")
+            }
+        })
+        .collect()
+}

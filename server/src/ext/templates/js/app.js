@@ -1,0 +1,65 @@
+// `{{ name }}`: a ChatAI Edge extension in JavaScript.
+//
+// Built by `chatai ext build` with componentize-js {{ componentize_js }} (`npm install` fetches it)
+// against the WIT in `wit/` (world `tool-extension`); `chatai ext test {{ tool }} '{"name": "Ada"}'`
+// runs it in the server's sandbox.
+{% if kv %}
+import { kvGet, kvSet } from 'chatai:extension/host@0.1.0';
+{% endif %}
+const TOOL = '{{ tool }}';
+
+// The arguments' JSON Schema: the server validates every call against it before the tool runs.
+const SCHEMA = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 64, description: 'Who to greet.', examples: ['Ada'] },
+    times: { type: 'integer', minimum: 1, maximum: 5, default: 1, description: 'How many times (1 to 5).' },
+  },
+  required: ['name'],
+  additionalProperties: false,
+};
+
+function greeting(name, times) {
+  return Array(times).fill(`Hello, ${name}!`).join(' ');
+}
+{% if kv %}
+// Adds one to the counter kept in the extension's kv bucket. `kvGet` returns a Uint8Array or
+// undefined and throws when the host refuses (no grant yet: the message says how to grant it).
+function countCall() {
+  const stored = kvGet('calls');
+  const calls = (stored === undefined ? 0 : Number(new TextDecoder().decode(stored))) + 1;
+  kvSet('calls', new TextEncoder().encode(String(calls)));
+  return calls;
+}
+{% endif %}
+// A thrown `{ tag, val }` is the tool's error (`invalid-args`, `not-found`, `denied`, `failed`).
+export const tool = {
+  listTools() {
+    return [{
+      name: TOOL,
+      description: 'Greets someone{% if kv %} and counts the calls{% endif %}',
+      inputSchema: JSON.stringify(SCHEMA),
+      outputSchema: undefined,
+      category: undefined,
+      dangerous: false,
+    }];
+  },
+
+  call(name, args, ctx) {
+    if (name !== TOOL) throw { tag: 'not-found', val: name };
+    const { name: who, times = 1 } = JSON.parse(args);
+    let text = greeting(who, times);
+    const structured = { greeting: text };
+{%- if kv %}
+    let calls;
+    try {
+      calls = countCall();
+    } catch (refused) {
+      throw { tag: 'denied', val: String(refused.payload ?? refused) };
+    }
+    structured.calls = calls;
+    text = `${text} (call ${calls})`;
+{%- endif %}
+    return { content: [{ tag: 'text', val: text }], structured: JSON.stringify(structured) };
+  },
+};
