@@ -50,6 +50,7 @@ mod output;
 pub mod skill;
 mod tool;
 
+pub use chatai_sdk_macros::tool;
 pub use output::{Image, Output};
 pub use skill::Skill;
 pub use tool::{Context, Tool, ToolError};

@@ -96,6 +96,23 @@ async fn author_round(lang: &str) {
     // The server lists it with its own version, not the server's.
     let (_, listed) = server.get("/api/tools/demo_tool").await;
     assert_eq!(listed["data"]["extension"]["version"], "0.1.0", "{listed}");
+    // Every language's template declares the same schema: bounds, default, descriptions.
+    let times = &listed["data"]["parameters"]["properties"]["times"];
+    assert_eq!(
+        (&times["minimum"], &times["maximum"], &times["default"]),
+        (
+            &serde_json::json!(1),
+            &serde_json::json!(5),
+            &serde_json::json!(1)
+        ),
+        "{listed}"
+    );
+    let name = &listed["data"]["parameters"]["properties"]["name"];
+    assert_eq!(name["description"], "Who to greet.", "{listed}");
+    assert_eq!(
+        listed["data"]["parameters"]["required"],
+        serde_json::json!(["name"])
+    );
     server.stop().await;
 }
 

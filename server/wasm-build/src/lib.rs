@@ -18,7 +18,7 @@ pub fn build_components(workspace: &Path, name: &str) -> PathBuf {
     println!("cargo:rerun-if-changed={}", workspace.display());
     // Every component here is built against the SDK and the WIT contract.
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    for shared in ["sdk/src", "sdk/Cargo.toml", "wit"] {
+    for shared in ["sdk/src", "sdk/Cargo.toml", "sdk/macros", "wit"] {
         println!("cargo:rerun-if-changed={}", root.join(shared).display());
     }
     let out_dir =
