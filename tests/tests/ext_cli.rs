@@ -160,6 +160,60 @@ async fn a_javascript_extension_from_an_empty_directory_to_a_deployed_tool() {
     author_round("js").await;
 }
 
+/// `--http ORIGIN`: the manifest requests the origin, the template adds `<name>_fetch` (`site_fetch`: the builtin `web_fetch` has the name
+/// `web_fetch`), and
+/// once granted it fetches from there (the test server itself is the origin, hence
+/// `allow_private`).
+async fn http_round(lang: &str) {
+    let server = TestServer::start_with("[extensions.http]\nallow_private = true\n").await;
+    let (_, key) = server.api_key(&["admin"]).await;
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut shell = Shell::new(chatai_tests::chatai_binary!(), env!("CARGO_TARGET_TMPDIR"));
+    shell.set("CHATAI_SERVER", &server.base);
+    shell.set("CHATAI_API_KEY", &key);
+    shell.ok(
+        home.path(),
+        &format!("chatai ext new site --lang {lang} --http {}", server.base),
+    );
+    let project = home.path().join("site");
+    let manifest = std::fs::read_to_string(project.join("extension.toml")).expect("manifest");
+    assert_eq!(
+        toml_capabilities(&manifest),
+        format!("http = [\"{}\"]", server.base),
+        "{manifest}"
+    );
+    let ran = shell.ok(&project, "chatai ext deploy --grant");
+    assert!(
+        ran.stdout
+            .contains(&format!("granted: http {}", server.base)),
+        "{ran:?}"
+    );
+    let fetch = ran
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("curl ") && line.contains("site_fetch"))
+        .unwrap_or_else(|| panic!("no curl for site_fetch: {ran:?}"));
+    let answer = json(&shell.ok(&project, fetch).stdout);
+    assert_eq!(answer["data"]["structured"]["status"], 200, "{answer}");
+    assert!(
+        answer["data"]["result"]
+            .as_str()
+            .is_some_and(|r| r.starts_with(&format!("{}/ answered 200 with ", server.base))),
+        "{answer}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rust_extension_with_http_fetches_from_its_granted_origin() {
+    http_round("rust").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_javascript_extension_with_http_fetches_from_its_granted_origin() {
+    http_round("js").await;
+}
+
 #[test]
 fn a_missing_toolchain_is_named_with_the_command_that_installs_it() {
     let home = tempfile::tempdir().expect("temp dir");

@@ -32,6 +32,32 @@ function countCall() {
   return calls;
 }
 {% endif %}
+{%- if http %}
+const FETCH_TOOL = '{{ fetch_tool }}';
+const FETCH_SCHEMA = {
+  type: 'object',
+  properties: { path: { type: 'string', description: 'A path on {{ http }}, e.g. `/`.', examples: ['/'] } },
+  required: ['path'],
+  additionalProperties: false,
+};
+
+// `fetch` reaches the origins the admin granted (the host checks every request and redirect).
+async function fetchPath(args) {
+  const url = '{{ http }}' + JSON.parse(args).path;
+  let response, body;
+  try {
+    response = await fetch(url);
+    body = await response.arrayBuffer();
+  } catch (err) {
+    throw { tag: 'failed', val: `${url}: ${err}` };
+  }
+  const text = `${url} answered ${response.status} with ${body.byteLength} bytes`;
+  return {
+    content: [{ tag: 'text', val: text }],
+    structured: JSON.stringify({ status: response.status, bytes: body.byteLength }),
+  };
+}
+{% endif %}
 // A thrown `{ tag, val }` is the tool's error (`invalid-args`, `not-found`, `denied`, `failed`).
 export const tool = {
   listTools() {
@@ -42,10 +68,21 @@ export const tool = {
       outputSchema: undefined,
       category: undefined,
       dangerous: false,
-    }];
+    }{% if http %}, {
+      name: FETCH_TOOL,
+      description: 'Fetches a path of {{ http }}',
+      inputSchema: JSON.stringify(FETCH_SCHEMA),
+      outputSchema: undefined,
+      category: undefined,
+      dangerous: false,
+    }{% endif %}];
   },
 
-  call(name, args, ctx) {
+  // `call` may be async (it is, to await `fetch`); the host waits within the call's deadline.
+  {% if http %}async {% endif %}call(name, args, ctx) {
+{%- if http %}
+    if (name === FETCH_TOOL) return await fetchPath(args);
+{%- endif %}
     if (name !== TOOL) throw { tag: 'not-found', val: name };
     const { name: who, times = 1 } = JSON.parse(args);
     let text = greeting(who, times);
