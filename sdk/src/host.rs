@@ -1,17 +1,36 @@
 //! What the host offers a tool during a call. `log` and `progress` always work; `config` and
 //! `kv` work within the capabilities the admin granted the extension and answer an error (or
-//! `None`) otherwise.
+//! `None`) otherwise — the error names the `PUT /api/tools/custom/<name>` that grants it.
+//!
+//! ```no_run
+//! use chatai_sdk::host::{self, Level, kv};
+//!
+//! host::log(Level::Info, "starting");
+//! let units = host::config("units").unwrap_or_else(|| "metric".into());
+//! let seen = kv::get("seen").unwrap_or_default().is_some();
+//! kv::set("seen", b"yes").ok();
+//! ```
 
 use crate::bindings::chatai::extension::host;
 use crate::bindings::chatai::extension::types::LogLevel;
 
 /// Severity of a [`log`] line.
+///
+/// ```no_run
+/// use chatai_sdk::host::{Level, log};
+/// log(Level::Warn, "the cache is cold; this call is slower");
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub enum Level {
+    /// Step by step detail.
     Trace,
+    /// For the extension's author.
     Debug,
+    /// What the call did.
     Info,
+    /// Something to look at.
     Warn,
+    /// A failure.
     Error,
 }
 
@@ -49,7 +68,19 @@ pub fn config(key: &str) -> Option<String> {
     host::config_get(key)
 }
 
-/// The extension's private key-value bucket (needs the `kv` grant).
+/// The extension's private key-value bucket (needs the `kv` grant), kept in the server's
+/// database and shared by all its calls. Quotas: keys of at most 256 bytes, and the server's
+/// `extensions.kv_max_keys`, `kv_max_bytes` and `kv_max_value_bytes`.
+///
+/// ```no_run
+/// use chatai_sdk::host::kv;
+///
+/// let count = kv::get("count")?
+///     .and_then(|bytes| String::from_utf8(bytes).ok()?.parse::<u64>().ok())
+///     .unwrap_or(0);
+/// kv::set("count", (count + 1).to_string().as_bytes())?;
+/// # Ok::<(), String>(())
+/// ```
 pub mod kv {
     use super::host;
 

@@ -16,14 +16,33 @@ use wasip2::http::types::{Fields, Method, OutgoingRequest, Scheme};
 use wasip2::io::streams::StreamError;
 
 /// Redirects [`get`] follows before giving up.
+///
+/// ```
+/// assert_eq!(chatai_sdk::http::MAX_REDIRECTS, 5);
+/// ```
 pub const MAX_REDIRECTS: usize = 5;
 
 /// A response, body read in full.
+///
+/// ```
+/// use chatai_sdk::http::Response;
+///
+/// let response = Response {
+///     status: 200,
+///     headers: vec![("content-type".into(), "text/plain".into())],
+///     body: b"sunny".to_vec(),
+///     url: "https://api.example.com/weather".into(),
+/// };
+/// assert_eq!(response.header("Content-Type"), Some("text/plain"));
+/// assert_eq!(response.text(), "sunny");
+/// ```
 #[derive(Debug, Clone)]
 pub struct Response {
+    /// The HTTP status code.
     pub status: u16,
     /// Header names in lower case, in the order received.
     pub headers: Vec<(String, String)>,
+    /// The body (capped by the host's `extensions.http.max_response_bytes`).
     pub body: Vec<u8>,
     /// The URL that answered (after redirects).
     pub url: String,
@@ -31,11 +50,23 @@ pub struct Response {
 
 impl Response {
     /// The body as text (invalid UTF-8 replaced).
+    ///
+    /// ```no_run
+    /// let page = chatai_sdk::http::get("https://api.example.com/motd")?;
+    /// let motd = page.text();
+    /// # Ok::<(), String>(())
+    /// ```
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
     /// The first header of that name (case-insensitive).
+    ///
+    /// ```no_run
+    /// let page = chatai_sdk::http::get("https://api.example.com/data")?;
+    /// let is_json = page.header("Content-Type").is_some_and(|t| t.starts_with("application/json"));
+    /// # Ok::<(), String>(())
+    /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
         self.headers
@@ -47,6 +78,15 @@ impl Response {
 
 /// `GET url`, following up to [`MAX_REDIRECTS`] redirects (each one checked by the host like
 /// the first request). Errors are the host's refusal or a transport failure, as text.
+///
+/// ```no_run
+/// use chatai_sdk::{Output, ToolError};
+///
+/// fn status_of(url: &str) -> Result<Output, ToolError> {
+///     let page = chatai_sdk::http::get(url).map_err(ToolError::Failed)?;
+///     Ok(Output::text(format!("{} answered {}", page.url, page.status)))
+/// }
+/// ```
 pub fn get(url: &str) -> Result<Response, String> {
     let mut url = url.to_owned();
     for _ in 0..=MAX_REDIRECTS {
@@ -60,7 +100,13 @@ pub fn get(url: &str) -> Result<Response, String> {
     Err(format!("more than {MAX_REDIRECTS} redirects"))
 }
 
-/// One `GET`, redirects not followed.
+/// One `GET`, redirects not followed (a 3xx comes back as it is).
+///
+/// ```no_run
+/// let first = chatai_sdk::http::get_once("https://example.com/old-page")?;
+/// let moved_to = first.header("location");
+/// # Ok::<(), String>(())
+/// ```
 pub fn get_once(url: &str) -> Result<Response, String> {
     let parts = Url::parse(url)?;
     let request = OutgoingRequest::new(Fields::new());

@@ -1,19 +1,34 @@
 //! `chatai-sdk`: write ChatAI Edge tools and skills as WebAssembly components.
 //!
-//! Skills (multi-step agents that call tools and the LLM) implement [`Skill`] and are exported
-//! with [`export_skill!`]; see [`skill`].
-//!
-//! A tool is a type implementing [`Tool`]: its arguments are a `serde` type whose JSON Schema is
-//! derived with `schemars`, its body returns an [`Output`] or a [`ToolError`]. One
-//! [`export_tools!`] line turns a crate of tools into a component that implements the
-//! `chatai:extension/tool` interface (WIT package `chatai:extension@0.1.0`, the newest one).
+//! A tool is a function with [`#[tool]`](tool): its doc comment is the description, its
+//! parameters are the arguments (their JSON Schema, derived with `schemars`, is what the server
+//! checks every call against), and it returns an [`Output`] or a [`ToolError`]. One
+//! [`export_tools!`] line turns a crate of tools into a component implementing
+//! `chatai:extension/tool` (WIT package `chatai:extension@0.1.0`, [`WIT_VERSION`]).
 //!
 //! ```no_run
+//! use chatai_sdk::{Output, ToolError, export_tools, tool};
+//!
+//! /// Says hello to someone.
+//! #[tool]
+//! fn greet(
+//!     /// Who to greet.
+//!     #[schemars(length(min = 1, max = 64))]
+//!     name: String,
+//! ) -> Result<Output, ToolError> {
+//!     Ok(Output::text(format!("Hello, {name}!")))
+//! }
+//!
+//! export_tools!(Greet);
+//! ```
+//!
+//! The same tool by hand, with the [`Tool`] trait (what `#[tool]` writes for you):
+//!
+//! ```no_run
+//! use chatai_sdk::schemars::{self, JsonSchema};
 //! use chatai_sdk::{Context, Output, Tool, ToolError, export_tools};
-//! use chatai_sdk::schemars::JsonSchema;
 //! use serde::Deserialize;
 //!
-//! /// Greets someone.
 //! pub struct Greet;
 //!
 //! #[derive(Deserialize, JsonSchema)]
@@ -24,13 +39,10 @@
 //!
 //! impl Tool for Greet {
 //!     const NAME: &'static str = "greet";
-//!     const DESCRIPTION: &'static str = "Says hello";
+//!     const DESCRIPTION: &'static str = "Says hello to someone";
 //!     type Args = GreetArgs;
 //!
 //!     fn call(args: GreetArgs, _ctx: &Context) -> Result<Output, ToolError> {
-//!         if args.name.is_empty() {
-//!             return Err(ToolError::InvalidArgs("name is empty".into()));
-//!         }
 //!         Ok(Output::text(format!("Hello, {}!", args.name)))
 //!     }
 //! }
@@ -38,8 +50,13 @@
 //! export_tools!(Greet);
 //! ```
 //!
-//! Build with `cargo build --release --target wasm32-wasip2`; the `.wasm` in
-//! `target/wasm32-wasip2/release/` is the component to upload.
+//! Build with `chatai ext build` (or `cargo build --release --target wasm32-wasip2`; the
+//! `.wasm` in `target/wasm32-wasip2/release/` is the component), try with `chatai ext test`,
+//! deploy with `chatai ext deploy`. The host's services are in [`host`] (log, progress, config,
+//! kv) and [`http`]; skills (tools and the model in several steps) in [`skill`]. The tutorial:
+//! `docs/extensions/rust.md` in the ChatAI Edge repository.
+
+#![warn(missing_docs)]
 
 // The generated bindings name this crate by its public path, also from inside it.
 extern crate self as chatai_sdk;
@@ -50,13 +67,55 @@ mod output;
 pub mod skill;
 mod tool;
 
+/// Makes a tool of a function: the unit struct named in CamelCase (`count_words` →
+/// `CountWords`, to list in [`export_tools!`]), an arguments struct (`CountWordsArgs`) with a
+/// field per parameter, and the [`Tool`] impl.
+///
+/// - The function's doc comment is the tool's description; the tool's name is the function's.
+/// - Each parameter is an argument: its doc comment is its description, and its `#[serde]`
+///   and `#[schemars]` attributes shape its schema (bounds, length, examples, defaults).
+///   Unknown arguments are refused.
+/// - A `&Context` parameter receives the call's [`Context`] instead.
+/// - Options: `#[tool(name = "…", category = "…", dangerous)]`.
+///
+/// ```no_run
+/// use chatai_sdk::{Context, Output, ToolError, export_tools, tool};
+///
+/// fn one() -> u32 {
+///     1
+/// }
+///
+/// /// Repeats a word.
+/// #[tool(category = "text")]
+/// fn repeat_word(
+///     /// The word.
+///     #[schemars(length(min = 1, max = 32), example = &"hey")]
+///     word: String,
+///     /// How often (1 to 10).
+///     #[serde(default = "one")]
+///     #[schemars(range(min = 1, max = 10))]
+///     times: u32,
+///     ctx: &Context,
+/// ) -> Result<Output, ToolError> {
+///     if ctx.deadline_ms < 10 {
+///         return Err(ToolError::Failed("no time left".into()));
+///     }
+///     Ok(Output::text(vec![word; times as usize].join(" ")))
+/// }
+///
+/// export_tools!(RepeatWord);
+/// ```
 pub use chatai_sdk_macros::tool;
 pub use output::{Image, Output};
 pub use skill::Skill;
 pub use tool::{Context, Tool, ToolError};
 pub use {schemars, serde, serde_json};
 
-/// The WIT package version this SDK binds.
+/// The WIT package version this SDK binds (`wit/v0.1.0/` in the repository).
+///
+/// ```
+/// assert_eq!(chatai_sdk::WIT_VERSION, "0.1.0");
+/// ```
 pub const WIT_VERSION: &str = "0.1.0";
 
 /// Generated bindings of the `tool-extension` world. Used by [`export_tools!`]; not a stable API.
@@ -93,10 +152,32 @@ pub mod bindings_skill {
 #[doc(hidden)]
 pub use wit_bindgen as __wit_bindgen;
 
-/// Makes this crate a skill component offering the [`Skill`] type given.
+/// Makes this crate a skill component offering the [`Skill`] type given (one per component).
 ///
-/// ```ignore
-/// chatai_sdk::export_skill!(Summarize);
+/// ```no_run
+/// use chatai_sdk::schemars::{self, JsonSchema};
+/// use chatai_sdk::{Context, Output, Skill, ToolError, export_skill};
+/// use serde::Deserialize;
+///
+/// pub struct Echo;
+///
+/// #[derive(Deserialize, JsonSchema)]
+/// pub struct Input {
+///     /// What to echo.
+///     text: String,
+/// }
+///
+/// impl Skill for Echo {
+///     const NAME: &'static str = "echo";
+///     const DESCRIPTION: &'static str = "Echoes its input";
+///     type Input = Input;
+///
+///     fn run(input: Input, _ctx: &Context) -> Result<Output, ToolError> {
+///         Ok(Output::text(input.text))
+///     }
+/// }
+///
+/// export_skill!(Echo);
 /// ```
 #[macro_export]
 macro_rules! export_skill {
@@ -126,10 +207,26 @@ macro_rules! export_skill {
     };
 }
 
-/// Makes this crate a tool component offering the listed [`Tool`] types.
+/// Makes this crate a tool component offering the listed [`Tool`] types (from
+/// [`#[tool]`](tool) or your own impls). A call names one of them; any other name is answered
+/// with `not-found`.
 ///
-/// ```ignore
-/// chatai_sdk::export_tools!(Count, Upper, Lower);
+/// ```no_run
+/// use chatai_sdk::{Output, ToolError, export_tools, tool};
+///
+/// /// Upper-cases a text.
+/// #[tool]
+/// fn upper(text: String) -> Result<Output, ToolError> {
+///     Ok(Output::text(text.to_uppercase()))
+/// }
+///
+/// /// Lower-cases a text.
+/// #[tool]
+/// fn lower(text: String) -> Result<Output, ToolError> {
+///     Ok(Output::text(text.to_lowercase()))
+/// }
+///
+/// export_tools!(Upper, Lower);
 /// ```
 #[macro_export]
 macro_rules! export_tools {

@@ -5,6 +5,17 @@
 //! (through the server's executor, with the caller's permissions) and [`complete`] asks the
 //! LLM (through the server's channels, with the caller's preset). The server caps each run's
 //! tool calls, LLM calls, tokens and time; past a cap the run is stopped.
+//!
+//! ```no_run
+//! use chatai_sdk::skill::{Message, call_tool, complete};
+//!
+//! let page = call_tool("web_fetch", &serde_json::json!({ "url": "https://example.com" }))?;
+//! let summary = complete(&[
+//!     Message::system("Summarise in one sentence."),
+//!     Message::user(page.text),
+//! ])?;
+//! # Ok::<(), String>(())
+//! ```
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -14,6 +25,42 @@ use crate::bindings_skill::chatai::extension::skill_host;
 use crate::{Context, Output, ToolError};
 
 /// One skill. Implement it on a unit struct and export it with [`crate::export_skill!`].
+///
+/// ```no_run
+/// use chatai_sdk::schemars::{self, JsonSchema};
+/// use chatai_sdk::skill::{Message, call_tool, complete};
+/// use chatai_sdk::{Context, Output, Skill, ToolError, export_skill, host};
+/// use serde::Deserialize;
+///
+/// pub struct Explain;
+///
+/// #[derive(Deserialize, JsonSchema)]
+/// pub struct Input {
+///     /// An arithmetic expression, e.g. "6 * 7".
+///     expression: String,
+/// }
+///
+/// impl Skill for Explain {
+///     const NAME: &'static str = "explain_sum";
+///     const DESCRIPTION: &'static str = "Computes an expression and explains the result";
+///     type Input = Input;
+///
+///     fn run(input: Input, _ctx: &Context) -> Result<Output, ToolError> {
+///         host::progress(0, Some(2), "computing");
+///         let value = call_tool("calculator", &serde_json::json!({ "expression": input.expression }))
+///             .map_err(ToolError::Failed)?;
+///         host::progress(1, Some(2), "explaining");
+///         let text = complete(&[
+///             Message::system("Explain the calculation in one sentence."),
+///             Message::user(format!("{} = {}", input.expression, value.text)),
+///         ])
+///         .map_err(ToolError::Failed)?;
+///         Ok(Output::text(text))
+///     }
+/// }
+///
+/// export_skill!(Explain);
+/// ```
 pub trait Skill {
     /// Unique across the server's tools and skills: `^[a-z][a-z0-9_]{0,63}$`.
     const NAME: &'static str;
@@ -27,6 +74,20 @@ pub trait Skill {
 }
 
 /// What a tool call returned.
+///
+/// ```
+/// use chatai_sdk::skill::ToolResult;
+///
+/// fn celsius(result: &ToolResult) -> Option<f64> {
+///     result.structured.as_ref()?.get("celsius")?.as_f64()
+/// }
+///
+/// let result = ToolResult {
+///     text: "21 °C".into(),
+///     structured: Some(serde_json::json!({ "celsius": 21.0 })),
+/// };
+/// assert_eq!(celsius(&result), Some(21.0));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolResult {
     /// The text parts joined (JSON parts as JSON text).
@@ -53,22 +114,53 @@ pub fn call_tool<A: Serialize>(name: &str, args: &A) -> Result<ToolResult, Strin
 }
 
 /// A message to the LLM.
+///
+/// ```
+/// use chatai_sdk::skill::Message;
+///
+/// let conversation = [
+///     Message::system("Answer in French."),
+///     Message::user("Hello"),
+///     Message::assistant("Bonjour"),
+///     Message::user("How are you?"),
+/// ];
+/// assert_eq!(conversation[1].role, "user");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     /// `system`, `user` or `assistant`.
     pub role: String,
+    /// The text.
     pub content: String,
 }
 
 impl Message {
+    /// An instruction to the model.
+    ///
+    /// ```
+    /// let rule = chatai_sdk::skill::Message::system("Be brief.");
+    /// assert_eq!(rule.role, "system");
+    /// ```
     pub fn system(content: impl Into<String>) -> Self {
         Self::new("system", content)
     }
 
+    /// What the user says.
+    ///
+    /// ```
+    /// let question = chatai_sdk::skill::Message::user("What is 6 × 7?");
+    /// assert_eq!(question.content, "What is 6 × 7?");
+    /// ```
     pub fn user(content: impl Into<String>) -> Self {
         Self::new("user", content)
     }
 
+    /// What the model said before (for a few-shot example or a conversation).
+    ///
+    /// ```
+    /// let earlier = chatai_sdk::skill::Message::assistant("42");
+    /// assert_eq!(earlier.role, "assistant");
+    /// ```
     pub fn assistant(content: impl Into<String>) -> Self {
         Self::new("assistant", content)
     }
@@ -91,7 +183,13 @@ pub fn complete(messages: &[Message]) -> Result<String, String> {
     complete_with(None, messages)
 }
 
-/// [`complete`] with a model of the caller's choosing.
+/// [`complete`] with a model of the caller's choosing (a model of one of the server's
+/// channels; `None` is the preset's).
+///
+/// ```no_run
+/// use chatai_sdk::skill::{Message, complete_with};
+/// let answer = complete_with(Some("gpt-4o-mini"), &[Message::user("Hi")]);
+/// ```
 pub fn complete_with(model: Option<&str>, messages: &[Message]) -> Result<String, String> {
     let messages: Vec<skill_host::ChatMessage> = messages
         .iter()
