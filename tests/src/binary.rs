@@ -25,7 +25,8 @@ pub struct Process {
 }
 
 impl Process {
-    /// Starts `chatai serve` in `cwd` with these env vars and waits (≤ 60 s) for its banner.
+    /// Starts `chatai serve` in `cwd` with these env vars (`RUST_LOG=debug` unless given; an
+    /// empty value removes a variable) and waits (≤ 60 s) for its banner.
     pub fn start(binary: &str, cwd: &Path, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(binary);
         command
@@ -36,7 +37,12 @@ impl Process {
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file(cwd)));
         for (key, value) in env {
-            command.env(key, value);
+            // An empty value removes the variable (`("RUST_LOG", "")`: the default filter).
+            if value.is_empty() {
+                command.env_remove(key);
+            } else {
+                command.env(key, value);
+            }
         }
         let mut child = command.spawn().expect("spawn chatai");
         let stdout = child.stdout.take().expect("stdout");

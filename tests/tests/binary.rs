@@ -41,6 +41,37 @@ const PORT0: (&str, &str) = ("CHATAI_SERVER__PORT", "0");
 const BIN: &str = chatai_tests::chatai_binary!();
 
 #[tokio::test]
+async fn the_login_link_comes_last_and_the_libraries_keep_quiet() {
+    let (_dir, cwd) = workdir();
+    // The default filter (`log.level = "info"`, no RUST_LOG).
+    let process = Process::start(BIN, &cwd, &[PORT0, ("RUST_LOG", "")]);
+    // The banner is what came up to the link: everything else was printed before it.
+    assert!(
+        process.banner[0].contains("listening on"),
+        "{:?}",
+        process.banner
+    );
+    assert!(
+        process.banner.iter().any(|l| l.contains("data:"))
+            && process
+                .banner
+                .iter()
+                .any(|l| l.contains("chatai login-link")),
+        "the other lines come before the link: {:?}",
+        process.banner
+    );
+    let log = std::fs::read_to_string(log_path(&cwd)).expect("log");
+    let ours = log.lines().filter(|l| l.contains("chatai_server")).count();
+    assert!(ours > 0, "our own INFO lines stay: {log}");
+    let theirs: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("INFO") && !l.contains("chatai_server"))
+        .collect();
+    assert!(theirs.is_empty(), "libraries logged at INFO: {theirs:#?}");
+    process.terminate();
+}
+
+#[tokio::test]
 async fn default_start_prints_a_link_that_logs_in() {
     let (_dir, cwd) = workdir();
     let process = Process::start(BIN, &cwd, &[]);

@@ -11,10 +11,11 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use super::Project;
+use crate::api::error::exec_code;
 use crate::config::ExtensionsConfig;
 use crate::extensions::{ExtensionHost, GuestCall, KvBackend, KvQuota, Powers};
 use crate::store::Store;
-use crate::tools::ToolError;
+use crate::tools::ExecError;
 
 /// Runs `tool` with `args` (JSON text) and prints what `POST /api/tools/call` would answer.
 /// Exits with an error (the server's code and message) when the call fails.
@@ -107,12 +108,9 @@ pub async fn run(
             Ok(())
         }
         Err(err) => {
-            let code = match err {
-                ToolError::InvalidArgs(_) => "INVALID_ARGUMENTS",
-                ToolError::Timeout(_) => "TOOL_TIMEOUT",
-                _ => "TOOL_ERROR",
-            };
-            anyhow::bail!("{code}: {err}")
+            // The code the server would answer with.
+            let failed = ExecError::Tool(err);
+            anyhow::bail!("{}: {failed}", exec_code(&failed).as_str())
         }
     }
 }

@@ -41,7 +41,7 @@ impl WasiHttpHooks for NoNetwork {
         _options: Option<RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> Box<dyn Future<Output = SendResult> + Send> {
-        Box::new(async { Err(HttpError::HttpRequestDenied.into()) })
+        Box::new(async { Err(HttpError::HttpRequestDenied) })
     }
 }
 
