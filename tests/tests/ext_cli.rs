@@ -160,7 +160,8 @@ async fn a_javascript_extension_from_an_empty_directory_to_a_deployed_tool() {
     author_round("js").await;
 }
 
-/// `--http ORIGIN`: the manifest requests the origin, the template adds `<name>_fetch` (`site_fetch`: the builtin `web_fetch` has the name
+/// `--http ORIGIN`: the manifest requests the origin, the template adds `<name>_fetch`
+/// (Python: over wasi:http in a world of its own, `wit/world.wit`) (`site_fetch`: the builtin `web_fetch` has the name
 /// `web_fetch`), and
 /// once granted it fetches from there (the test server itself is the origin, hence
 /// `allow_private`).
@@ -212,6 +213,11 @@ async fn a_rust_extension_with_http_fetches_from_its_granted_origin() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_javascript_extension_with_http_fetches_from_its_granted_origin() {
     http_round("js").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_extension_with_http_fetches_from_its_granted_origin() {
+    http_round("python").await;
 }
 
 #[test]

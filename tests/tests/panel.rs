@@ -541,7 +541,8 @@ async fn the_panel_forms_change_what_the_api_shows() {
     tab.wait_text("li.item h2", "Tea assistant", WAIT).await;
     tab.click_in("li[aria-label='Tea assistant']", "Make default")
         .await;
-    tab.wait_text("li[aria-label='Tea assistant']", "default", WAIT)
+    // The badge, not the button's own "Make default": it shows once the change is stored.
+    tab.wait_text("li[aria-label='Tea assistant'] .badge", "default", WAIT)
         .await;
     let (_, presets) = server.get("/api/presets").await;
     let copy = presets["data"]

@@ -30,8 +30,8 @@ pub enum ExtCommand {
         /// Request a private key-value bucket (the tool counts its calls in it).
         #[arg(long)]
         kv: bool,
-        /// Request outgoing HTTP to this origin (`https://host[:port]`); Rust and JavaScript add a
-        /// tool that fetches from it.
+        /// Request outgoing HTTP to this origin (`https://host[:port]`), and add a tool that
+        /// fetches from it.
         #[arg(long, value_name = "ORIGIN")]
         http: Option<String>,
         /// The chatai-sdk checkout a Rust project depends on (default: the one this binary

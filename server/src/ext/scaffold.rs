@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use super::Lang;
-use super::toolchain::{COMPONENTIZE_JS, COMPONENTIZE_PY};
+use super::toolchain::{COMPONENTIZE_JS, COMPONENTIZE_PY, HTTP_WORLD, TOOL_WORLD};
 
 /// What `chatai ext new` was asked for.
 pub struct Request {
@@ -27,6 +27,30 @@ const RUST_LIB: &str = include_str!("templates/rust/lib.rs");
 const PYTHON_APP: &str = include_str!("templates/python/app.py");
 const JS_APP: &str = include_str!("templates/js/app.js");
 const JS_PACKAGE: &str = include_str!("templates/js/package.json");
+/// A Python project with `--http`: its own world (the tool world plus
+/// `wasi:http/outgoing-handler`) and the WASI packages it needs (see `templates/python/wasi/`).
+const PYTHON_HTTP_WORLD: &str = include_str!("templates/python/world.wit");
+const WASI: [(&str, &str); 7] = [
+    ("cli.wit", include_str!("templates/python/wasi/cli.wit")),
+    (
+        "clocks.wit",
+        include_str!("templates/python/wasi/clocks.wit"),
+    ),
+    (
+        "filesystem.wit",
+        include_str!("templates/python/wasi/filesystem.wit"),
+    ),
+    ("http.wit", include_str!("templates/python/wasi/http.wit")),
+    ("io.wit", include_str!("templates/python/wasi/io.wit")),
+    (
+        "random.wit",
+        include_str!("templates/python/wasi/random.wit"),
+    ),
+    (
+        "sockets.wit",
+        include_str!("templates/python/wasi/sockets.wit"),
+    ),
+];
 
 /// Writes the project into `./<name>` (which must not exist yet) and says what to do next.
 #[allow(clippy::print_stdout)]
@@ -106,6 +130,7 @@ fn files(request: &Request) -> anyhow::Result<Vec<(PathBuf, String)>> {
         description => format!("{} (made with chatai ext new)", request.name),
         sdk => sdk_dependency(request.sdk.as_deref())?,
         componentize_py => COMPONENTIZE_PY,
+        world => if request.http.is_some() { HTTP_WORLD } else { TOOL_WORLD },
         componentize_js => COMPONENTIZE_JS,
     };
     let render = |template: &str| -> anyhow::Result<String> {
@@ -132,8 +157,19 @@ fn files(request: &Request) -> anyhow::Result<Vec<(PathBuf, String)>> {
     for (path, template) in specific {
         files.push((PathBuf::from(path), render(template)?));
     }
-    if request.lang != Lang::Rust {
-        files.push((PathBuf::from("wit/extension.wit"), WIT.to_owned()));
+    match request.lang {
+        Lang::Rust => {}
+        Lang::Python if request.http.is_some() => {
+            files.push((PathBuf::from("wit/world.wit"), PYTHON_HTTP_WORLD.to_owned()));
+            files.push((PathBuf::from("wit/deps/extension.wit"), WIT.to_owned()));
+            for (name, text) in WASI {
+                files.push((Path::new("wit/deps").join(name), text.to_owned()));
+            }
+        }
+        // JavaScript's `fetch` needs no WIT of ours: componentize-js adds wasi:http itself.
+        Lang::Python | Lang::Js => {
+            files.push((PathBuf::from("wit/extension.wit"), WIT.to_owned()));
+        }
     }
     files.push((PathBuf::from(".gitignore"), ignore.to_owned()));
     Ok(files)
@@ -172,7 +208,14 @@ fn sdk_dependency(given: Option<&Path>) -> anyhow::Result<String> {
 fn python_bindings(dir: &Path) {
     let tool = super::toolchain::componentize_py();
     let generated = std::process::Command::new(&tool)
-        .args(["-d", "wit", "-w", "tool-extension", "bindings", "."])
+        .args([
+            "-d",
+            "wit",
+            "-w",
+            &super::toolchain::python_world(dir),
+            "bindings",
+            ".",
+        ])
         .current_dir(dir)
         .output();
     match generated {

@@ -15,6 +15,26 @@ pub const COMPONENTIZE_PY: &str = "0.25.1";
 /// `@bytecodealliance/componentize-js`).
 pub const COMPONENTIZE_JS: &str = "0.23.0";
 
+/// The world every tool component implements.
+pub const TOOL_WORLD: &str = "tool-extension";
+/// The world of a Python project made with `--http` (`wit/world.wit`): the tool world plus
+/// `wasi:http/outgoing-handler`.
+pub const HTTP_WORLD: &str = "tool-extension-http";
+
+/// The world a Python project builds: the one its `wit/world.wit` declares, else the tool
+/// world of `wit/extension.wit`.
+pub fn python_world(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("wit/world.wit"))
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|line| line.trim().strip_prefix("world "))
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| TOOL_WORLD.to_owned())
+}
+
 /// Where the built component goes.
 pub fn output(project: &Project) -> PathBuf {
     project
@@ -135,12 +155,13 @@ fn build_python(project: &Project, wasm: &Path) -> anyhow::Result<()> {
             "this project is tested with componentize-py {COMPONENTIZE_PY}"
         );
     }
+    let world = python_world(&project.dir);
     let status = Command::new(&tool)
         .args([
             "-d",
             "wit",
             "-w",
-            "tool-extension",
+            &world,
             "componentize",
             "-p",
             ".",
