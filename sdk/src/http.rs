@@ -12,7 +12,7 @@
 //! ```
 
 use wasip2::http::outgoing_handler;
-use wasip2::http::types::{Fields, Method, OutgoingRequest, Scheme};
+use wasip2::http::types::{ErrorCode, Fields, Method, OutgoingRequest, Scheme};
 use wasip2::io::streams::StreamError;
 
 /// Redirects [`get`] follows before giving up.
@@ -122,11 +122,11 @@ pub fn get_once(url: &str) -> Result<Response, String> {
     request
         .set_path_with_query(Some(&parts.path))
         .map_err(|()| format!("invalid path in {url}"))?;
-    let pending = outgoing_handler::handle(request, None).map_err(|e| format!("{e:?}"))?;
+    let pending = outgoing_handler::handle(request, None).map_err(|code| refused(url, &code))?;
     pending.subscribe().block();
     let response = match pending.get() {
         Some(Ok(Ok(response))) => response,
-        Some(Ok(Err(code))) => return Err(format!("{code:?}")),
+        Some(Ok(Err(code))) => return Err(refused(url, &code)),
         Some(Err(())) | None => return Err("the response was already taken".into()),
     };
     let status = response.status();
@@ -162,6 +162,35 @@ pub fn get_once(url: &str) -> Result<Response, String> {
         body,
         url: url.to_owned(),
     })
+}
+
+/// Why the host refused or failed a request, with the way out when there is one.
+fn refused(url: &str, code: &ErrorCode) -> String {
+    let origin = Url::parse(url).map_or_else(
+        |_| url.to_owned(),
+        |parts| {
+            let scheme = if matches!(parts.scheme, Scheme::Https) {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{}", parts.authority)
+        },
+    );
+    match code {
+        ErrorCode::HttpRequestDenied => format!(
+            "{url}: refused by the host (HttpRequestDenied): the origin must be requested in \
+             extension.toml (`[capabilities] http = [\"{origin}\"]`) and granted by an admin \
+             (PUT /api/tools/custom/<name> {{\"grants\": {{\"http\": [\"{origin}\"]}}}}), and a call \
+             makes at most extensions.http.max_requests_per_call requests"
+        ),
+        ErrorCode::DestinationIpProhibited => format!(
+            "{url}: refused by the host (DestinationIpProhibited): the name resolves to a \
+             loopback, private or link-local address (allowed only with \
+             extensions.http.allow_private)"
+        ),
+        other => format!("{url}: {other:?}"),
+    }
 }
 
 struct Url {

@@ -183,6 +183,24 @@ async fn http_round(lang: &str) {
         format!("http = [\"{}\"]", server.base),
         "{manifest}"
     );
+    // Here first: a local origin needs --allow-private, as on a server.
+    let ran = shell.ok(
+        &project,
+        r#"chatai ext test site_fetch '{"path": "/"}' --allow-private"#,
+    );
+    assert_eq!(json(&ran.stdout)["structured"]["status"], 200, "{ran:?}");
+    let ran = shell.run(
+        &project,
+        r#"chatai ext test --no-build site_fetch '{"path": "/"}'"#,
+    );
+    assert!(!ran.success, "{ran:?}");
+    if lang == "rust" {
+        assert!(
+            ran.stderr.contains("extensions.http.allow_private"),
+            "{ran:?}"
+        );
+    }
+
     let ran = shell.ok(&project, "chatai ext deploy --grant");
     assert!(
         ran.stdout

@@ -112,6 +112,8 @@ async fn granted_origins_work_and_everything_else_is_refused() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, body) = fetch(&server, &format!("{granted}/hello")).await;
     refused(status, &body, "HttpRequestDenied");
+    // The SDK's message says how to lift the refusal.
+    refused(status, &body, r#"{"grants": {"http": ["#);
     assert_eq!(hits.load(Ordering::SeqCst), 0);
 
     let (status, _) = server

@@ -17,23 +17,35 @@ use crate::extensions::{ExtensionHost, GuestCall, KvBackend, KvQuota, Powers};
 use crate::store::Store;
 use crate::tools::ExecError;
 
-/// Runs `tool` with `args` (JSON text) and prints what `POST /api/tools/call` would answer.
-/// Exits with an error (the server's code and message) when the call fails.
+/// What `chatai ext test` was asked to run.
+pub struct Call<'a> {
+    pub tool: &'a str,
+    /// JSON text.
+    pub args: &'a str,
+    /// `key=value` config values.
+    pub config: &'a [String],
+    /// `extensions.http.allow_private` for this run.
+    pub allow_private: bool,
+}
+
+/// Runs the call and prints what `POST /api/tools/call` would answer. Exits with an error (the
+/// server's code and message) when the call fails.
 #[allow(clippy::print_stdout)]
-pub async fn run(
-    project: &Project,
-    wasm: &Path,
-    tool: &str,
-    args: &str,
-    config: &[String],
-) -> anyhow::Result<()> {
+pub async fn run(project: &Project, wasm: &Path, call: &Call<'_>) -> anyhow::Result<()> {
+    let Call {
+        tool,
+        args,
+        config,
+        allow_private,
+    } = *call;
     let args: serde_json::Value = serde_json::from_str(args)
         .map_err(|err| anyhow::anyhow!("VALIDATION_ERROR: the arguments are not JSON: {err}"))?;
     anyhow::ensure!(
         args.is_object(),
         "VALIDATION_ERROR: the arguments must be a JSON object"
     );
-    let settings = ExtensionsConfig::default();
+    let mut settings = ExtensionsConfig::default();
+    settings.http.allow_private = allow_private;
     // Compiled code is kept beside the build (a second run of a large Python or JavaScript
     // component starts at once), sealed like the server's own cache.
     let compiled = wasm.parent().map(|dir| dir.join("compiled"));

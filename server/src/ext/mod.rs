@@ -51,6 +51,10 @@ pub enum ExtCommand {
         /// A config value for the extension (`key=value`; the key must be in the manifest).
         #[arg(long = "config", value_name = "KEY=VALUE")]
         config: Vec<String>,
+        /// Let HTTP reach loopback and private addresses (a local test server), as a server
+        /// with `extensions.http.allow_private` does.
+        #[arg(long)]
+        allow_private: bool,
         /// Do not build first.
         #[arg(long)]
         no_build: bool,
@@ -108,11 +112,18 @@ pub async fn run(command: ExtCommand) -> anyhow::Result<()> {
             tool,
             args,
             config,
+            allow_private,
             no_build,
         } => {
             let project = Project::here()?;
             let wasm = toolchain::built(&project, no_build)?;
-            local::run(&project, &wasm, &tool, &args, &config).await
+            let call = local::Call {
+                tool: &tool,
+                args: &args,
+                config: &config,
+                allow_private,
+            };
+            local::run(&project, &wasm, &call).await
         }
         ExtCommand::Deploy {
             server,

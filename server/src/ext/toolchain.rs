@@ -171,6 +171,8 @@ fn build_python(project: &Project, wasm: &Path) -> anyhow::Result<()> {
         .arg(wasm)
         .current_dir(&project.dir)
         .stdin(Stdio::null())
+        // The tool's chatter goes where ours goes: stdout is the command's answer.
+        .stdout(std::io::stderr())
         .status()
         .context("running componentize-py")?;
     anyhow::ensure!(status.success(), "componentize-py failed (see above)");
@@ -204,6 +206,8 @@ fn build_js(project: &Project, wasm: &Path) -> anyhow::Result<()> {
         .arg(relative)
         .current_dir(&project.dir)
         .stdin(Stdio::null())
+        // The tool's chatter goes where ours goes: stdout is the command's answer.
+        .stdout(std::io::stderr())
         .status()
         .with_context(|| {
             format!(

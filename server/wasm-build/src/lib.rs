@@ -16,8 +16,13 @@ use std::process::Command;
 #[allow(clippy::print_stdout)] // Cargo reads build-script directives from stdout.
 pub fn build_components(workspace: &Path, name: &str) -> PathBuf {
     println!("cargo:rerun-if-changed={}", workspace.display());
-    // Every component here is built against the SDK and the WIT contract.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // Every component here is built against the SDK and the WIT contract. The root is found
+    // from the calling package (`server/` or `tests/`, one level down) at run time: this
+    // crate's own `CARGO_MANIFEST_DIR` is fixed when it is compiled, and cargo shares its
+    // compiled code between checkouts that use one target dir (a CI clone and the working
+    // copy), so it could name another checkout's SDK.
+    let caller = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let root = caller.join("..");
     for shared in ["sdk/src", "sdk/Cargo.toml", "sdk/macros", "wit"] {
         println!("cargo:rerun-if-changed={}", root.join(shared).display());
     }
