@@ -102,29 +102,13 @@ pub fn tool_name(extension: &str) -> String {
     format!("{}_tool", extension.replace('-', "_"))
 }
 
-/// The struct `#[tool]` makes of a function: `demo_tool` → `DemoTool`.
-fn camel_case(snake: &str) -> String {
-    snake
-        .split('_')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            chars.next().map_or_else(String::new, |first| {
-                first.to_ascii_uppercase().to_string() + chars.as_str()
-            })
-        })
-        .collect()
-}
-
 /// The project's files, relative to its directory.
 fn files(request: &Request) -> anyhow::Result<Vec<(PathBuf, String)>> {
     let snake = request.name.replace('-', "_");
     let context = minijinja::context! {
         name => request.name,
         tool => tool_name(&request.name),
-        tool_struct => camel_case(&tool_name(&request.name)),
         fetch_tool => format!("{snake}_fetch"),
-        fetch_struct => camel_case(&format!("{snake}_fetch")),
         kv => request.kv,
         http => request.http,
         description => format!("{} (made with chatai ext new)", request.name),

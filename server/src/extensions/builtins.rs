@@ -64,7 +64,7 @@ pub(super) fn provider(
         ToolKind::Skill => skills.backend(host, extension),
     };
     Provider {
-        name: extension.name.clone(),
+        name: extension.name.to_string(),
         source,
         version: extension.version.clone(),
         tools: extension.tools.clone(),

@@ -73,7 +73,8 @@ pub enum LoadError {
 
 /// A loaded component, ready to serve calls.
 pub struct Extension {
-    pub name: String,
+    /// Shared with every call's sandbox (which names it in a refusal): no copy per call.
+    pub name: Arc<str>,
     /// The manifest's version (builtins: the server's).
     pub version: Option<String>,
     pub sha256: String,
@@ -211,7 +212,7 @@ impl ExtensionHost {
             },
         };
         let mut extension = Extension {
-            name: name.to_owned(),
+            name: Arc::from(name),
             version,
             sha256,
             size: bytes.len(),
@@ -328,7 +329,7 @@ impl ExtensionHost {
         let mut store = Store::new(
             &self.engine,
             HostState::new(
-                Arc::from(extension.name.as_str()),
+                extension.name.clone(),
                 limits,
                 powers,
                 kv,

@@ -75,7 +75,7 @@ pub struct HostState {
 /// The extension's kv bucket, when granted and a database is attached.
 pub struct KvAccess {
     pub backend: KvBackend,
-    pub bucket: String,
+    pub bucket: Arc<str>,
     /// Serialises the writes of one extension, so quotas hold within an instance.
     pub writes: Arc<tokio::sync::Mutex<()>>,
 }

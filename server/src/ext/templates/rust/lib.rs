@@ -8,11 +8,11 @@ use chatai_sdk::{Output, ToolError, export_tools{% if kv %}, host{% endif %}, se
 
 /// Greets someone{% if kv %} and counts the calls{% endif %}.
 ///
-/// `#[tool]` makes this function the tool `{{ tool }}` (the struct `{{ tool_struct }}`): its
-/// parameters are the arguments, whose JSON Schema (doc comments and `#[schemars]` bounds
+/// `#[tool]` makes this function the tool `{{ tool }}` (the struct `Greet`, exported below):
+/// its parameters are the arguments, whose JSON Schema (doc comments and `#[schemars]` bounds
 /// included) the server checks every call against before the tool runs.
-#[tool]
-pub fn {{ tool }}(
+#[tool(name = "{{ tool }}")]
+pub fn greet(
     /// Who to greet.
     #[schemars(length(min = 1, max = 64), example = &"Ada")]
     name: String,
@@ -54,8 +54,8 @@ fn count_call() -> Result<u64, ToolError> {
 {% endif %}
 {%- if http %}
 /// Fetches a path of {{ http }} and reports its status and size.
-#[tool]
-pub fn {{ fetch_tool }}(
+#[tool(name = "{{ fetch_tool }}")]
+pub fn fetch(
     /// A path on {{ http }}, e.g. `/`.
     #[schemars(example = &"/")]
     path: String,
@@ -66,7 +66,7 @@ pub fn {{ fetch_tool }}(
         .with_structured(&serde_json::json!({ "status": page.status, "bytes": page.body.len() })))
 }
 {% endif %}
-export_tools!({{ tool_struct }}{% if http %}, {{ fetch_struct }}{% endif %});
+export_tools!(Greet{% if http %}, Fetch{% endif %});
 
 #[cfg(test)]
 mod tests {
