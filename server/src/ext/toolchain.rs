@@ -2,6 +2,7 @@
 //! that names the install command when a piece is missing. Every language's component ends up
 //! at `target/chatai/<name>.wasm`.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -156,27 +157,19 @@ fn build_python(project: &Project, wasm: &Path) -> anyhow::Result<()> {
         );
     }
     let world = python_world(&project.dir);
-    let status = Command::new(&tool)
-        .args([
-            "-d",
-            "wit",
-            "-w",
-            &world,
-            "componentize",
-            "-p",
-            ".",
-            "app",
-            "-o",
-        ])
-        .arg(wasm)
-        .current_dir(&project.dir)
-        .stdin(Stdio::null())
-        // The tool's chatter goes where ours goes: stdout is the command's answer.
-        .stdout(std::io::stderr())
-        .status()
-        .context("running componentize-py")?;
-    anyhow::ensure!(status.success(), "componentize-py failed (see above)");
-    Ok(())
+    let args: [&OsStr; 10] = [
+        "-d".as_ref(),
+        "wit".as_ref(),
+        "-w".as_ref(),
+        world.as_ref(),
+        "componentize".as_ref(),
+        "-p".as_ref(),
+        ".".as_ref(),
+        "app".as_ref(),
+        "-o".as_ref(),
+        wasm.as_ref(),
+    ];
+    componentize(&tool, &args, project, || install)
 }
 
 /// The project's `node_modules/.bin/componentize-js`, else `CHATAI_COMPONENTIZE_JS`, else
@@ -194,28 +187,44 @@ fn build_js(project: &Project, wasm: &Path) -> anyhow::Result<()> {
     // componentize-js reads paths through a WASI sandbox of the working directory: relative
     // paths only.
     let relative = wasm.strip_prefix(&project.dir).unwrap_or(wasm);
-    let status = Command::new(&tool)
-        .args([
-            "app.js",
-            "--wit",
-            "wit",
-            "--world-name",
-            "tool-extension",
-            "-o",
-        ])
-        .arg(relative)
+    let args: [&OsStr; 7] = [
+        "app.js".as_ref(),
+        "--wit".as_ref(),
+        "wit".as_ref(),
+        "--world-name".as_ref(),
+        TOOL_WORLD.as_ref(),
+        "-o".as_ref(),
+        relative.as_os_str(),
+    ];
+    componentize(&tool, &args, project, || {
+        format!(
+            "run `npm install` in {} (it installs the pinned @bytecodealliance/componentize-js \
+             {COMPONENTIZE_JS}; Node.js 20 or later)",
+            project.dir.display()
+        )
+    })
+}
+
+/// Runs a componentize tool in the project directory. Its chatter goes where ours goes
+/// (stderr): stdout is the command's answer. `install`: how to get the tool when it cannot
+/// be started.
+fn componentize(
+    tool: &Path,
+    args: &[&OsStr],
+    project: &Project,
+    install: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
+    let name = tool
+        .file_name()
+        .unwrap_or(tool.as_os_str())
+        .to_string_lossy();
+    let status = Command::new(tool)
+        .args(args)
         .current_dir(&project.dir)
         .stdin(Stdio::null())
-        // The tool's chatter goes where ours goes: stdout is the command's answer.
         .stdout(std::io::stderr())
         .status()
-        .with_context(|| {
-            format!(
-                "componentize-js is not installed: run `npm install` in {} (it installs the \
-                 pinned @bytecodealliance/componentize-js {COMPONENTIZE_JS}; Node.js 20 or later)",
-                project.dir.display()
-            )
-        })?;
-    anyhow::ensure!(status.success(), "componentize-js failed (see above)");
+        .with_context(|| format!("{name} is not installed: {}", install()))?;
+    anyhow::ensure!(status.success(), "{name} failed (see above)");
     Ok(())
 }
