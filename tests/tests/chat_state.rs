@@ -340,3 +340,50 @@ async fn conversations_page_newest_first_with_a_cursor() {
     assert_error(status, &body, 400, "VALIDATION_ERROR");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_prompt_holds_the_last_messages_of_the_conversation() {
+    let server = TestServer::start().await;
+    let upstream = with_upstream(&server, Protocol::Openai).await;
+    let (status, body) = server
+        .call(
+            Method::PUT,
+            "/api/config",
+            json!({"path": "context.max_messages", "value": 3}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    upstream.script(
+        ["a1", "a2", "a3", "a4"].map(|text| Step::Text(text.into())),
+        Step::Text("?".into()),
+    );
+    for message in ["u1", "u2", "u3", "u4"] {
+        let (status, body) = chat(&server, json!({"message": message, "userId": 90})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let prompts: Vec<Vec<String>> = upstream
+        .requests()
+        .iter()
+        .map(|request| {
+            request.body["messages"]
+                .as_array()
+                .expect("messages")
+                .iter()
+                .filter(|m| m["role"] != "system")
+                .map(|m| format!("{}:{}", m["role"].as_str().unwrap_or("?"), m["content"]))
+                .collect()
+        })
+        .collect();
+    // The last 3 stored messages, cut to start at a user's message, then the new one.
+    let expected: [&[&str]; 4] = [
+        &["user:\"u1\""],
+        &["user:\"u1\"", "assistant:\"a1\"", "user:\"u2\""],
+        &["user:\"u2\"", "assistant:\"a2\"", "user:\"u3\""],
+        &["user:\"u3\"", "assistant:\"a3\"", "user:\"u4\""],
+    ];
+    assert_eq!(
+        prompts,
+        expected.map(|p| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+    );
+    server.stop().await;
+}
