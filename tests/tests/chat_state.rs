@@ -387,3 +387,35 @@ async fn the_prompt_holds_the_last_messages_of_the_conversation() {
     );
     server.stop().await;
 }
+
+/// A user's first memory reaches the next prompt, also after turns that found none (the server
+/// skips the search of a scope it knows to be empty, and must forget that).
+#[tokio::test]
+async fn a_memory_added_after_turns_without_any_reaches_the_next_prompt() {
+    let server = TestServer::start().await;
+    let upstream = with_upstream(&server, Protocol::Openai).await;
+    let system_prompt = |upstream: &chatai_tests::upstream::Upstream| {
+        upstream.requests().pop().expect("request").body["messages"][0]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for _ in 0..2 {
+        let (status, body) = chat(&server, json!({"message": "which music", "userId": "m2"})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(!system_prompt(&upstream).contains("remember"));
+    }
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/api/chat/memories",
+            json!({"userId": "m2", "content": "likes jazz music"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = chat(&server, json!({"message": "which music", "userId": "m2"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let system = system_prompt(&upstream);
+    assert!(system.contains("likes jazz music"), "{system}");
+    server.stop().await;
+}

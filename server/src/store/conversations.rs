@@ -137,25 +137,47 @@ impl Store {
              ELSE {{ RETURN [] }};"
         );
         let mut vars = json!({ "id": id, "limit": max_messages });
+        // The memory search, unless the scope is known to hold none: `(scope, version)`.
+        let mut searched = None;
         if let Some(wanted) = &memories {
-            let query = Some(wanted.query.trim()).filter(|q| !q.is_empty());
-            // A full-text search costs ~0.5 ms even on an empty index; most users have no
-            // memories, which the scope index tells far cheaper.
-            sql.push_str(&format!(
-                "IF array::len(SELECT VALUE id FROM memory WHERE scope = $scope LIMIT 1) > 0 \
-                 {{ RETURN {} }} ELSE {{ RETURN [] }};",
-                memories::search_statement(query.is_some())
-            ));
-            vars["scope"] = json!(memory_scope(wanted.user_id, wanted.group_id));
-            vars["query"] = json!(query);
-            vars["memory_limit"] = json!(wanted.limit);
+            let scope = memory_scope(wanted.user_id, wanted.group_id);
+            let known_empty = self
+                .empty_scopes
+                .as_ref()
+                .is_some_and(|scopes| scopes.is_empty(&scope));
+            if !known_empty {
+                let query = Some(wanted.query.trim()).filter(|q| !q.is_empty());
+                // A full-text search costs ~0.5 ms even on an empty index; most users have no
+                // memories, which the scope index tells far cheaper.
+                sql.push_str(&format!(
+                    "LET $any = SELECT VALUE id FROM memory WHERE scope = $scope LIMIT 1;
+                     RETURN $any;
+                     IF array::len($any) > 0 {{ RETURN {} }} ELSE {{ RETURN [] }};",
+                    memories::search_statement(query.is_some())
+                ));
+                vars["scope"] = json!(scope);
+                vars["query"] = json!(query);
+                vars["memory_limit"] = json!(wanted.limit);
+                let version = self.empty_scopes.as_ref().map(|scopes| scopes.version());
+                searched = Some((scope, version));
+            }
         }
         let mut results = self.statements(&sql, vars).await?;
         let conversation = results.next::<ConversationRecord>()?.into_iter().next();
         results.next::<Value>()?; // LET $count
         let history = results.next::<MessageRecord>()?;
-        let memories = match memories {
-            Some(_) => results.next::<MemoryRecord>(),
+        let memories = match searched {
+            Some((scope, version)) => {
+                // A failure here costs the memories only (as the search's own does).
+                let _ = results.next::<Value>(); // LET $any
+                let any = results.next::<Value>();
+                if let (Some(scopes), Some(version), Ok(true)) =
+                    (&self.empty_scopes, version, any.as_ref().map(Vec::is_empty))
+                {
+                    scopes.mark_empty(&scope, version);
+                }
+                results.next::<MemoryRecord>()
+            }
             None => Ok(Vec::new()),
         };
         Ok(TurnContext {

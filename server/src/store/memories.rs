@@ -54,20 +54,27 @@ impl Store {
         at: i64,
     ) -> Result<MemoryRecord, StoreError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
+        let scope = memory_scope(user_id, group_id);
         let mut row = json!({
             "user_id": user_id,
-            "scope": memory_scope(user_id, group_id),
+            "scope": scope,
             "content": content,
             "created_at": at,
         });
         if let Some(group) = group_id {
             row["group_id"] = json!(group);
         }
-        self.execute(
-            "CREATE type::record('memory', $id) CONTENT $row",
-            json!({ "id": id, "row": row }),
-        )
-        .await?;
+        let stored = self
+            .execute(
+                "CREATE type::record('memory', $id) CONTENT $row",
+                json!({ "id": id, "row": row }),
+            )
+            .await;
+        // Also after a failure: the row may have been written all the same.
+        if let Some(scopes) = &self.empty_scopes {
+            scopes.added(&scope);
+        }
+        stored?;
         Ok(MemoryRecord {
             id,
             user_id: user_id.to_owned(),

@@ -5,6 +5,7 @@ mod channels;
 mod config;
 mod conversations;
 mod embedded;
+mod empty_scopes;
 mod extensions;
 mod follow;
 mod groups;
@@ -172,6 +173,8 @@ impl Connection {
 pub struct Store {
     db: Connection,
     engine: &'static str,
+    /// Embedded databases only (see the module).
+    empty_scopes: Option<std::sync::Arc<empty_scopes::EmptyScopes>>,
 }
 
 impl Store {
@@ -210,7 +213,12 @@ impl Store {
             engine: db,
             deadline: options.deadline,
         };
-        let store = Self { db, engine };
+        let empty_scopes = (engine != "remote").then(Default::default);
+        let store = Self {
+            db,
+            engine,
+            empty_scopes,
+        };
         store.apply_schema().await?;
         Ok(store)
     }
