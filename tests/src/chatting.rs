@@ -58,6 +58,14 @@ pub fn sse_events(text: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// The system prompt of the last chat request an OpenAI-protocol upstream received.
+pub fn last_system_prompt(upstream: &Upstream) -> String {
+    upstream.requests().pop().expect("request").body["messages"][0]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// `POST /api/chat` as admin: the status and the body.
 pub async fn chat(server: &TestServer, body: Value) -> (StatusCode, Value) {
     server.call(Method::POST, "/api/chat", body).await

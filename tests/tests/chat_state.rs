@@ -1,7 +1,7 @@
 //! What chats keep: memories per user and group, presets, history and stats, and whole turns
 //! under concurrency.
 
-use chatai_tests::chatting::{calculator_call, chat, with_upstream};
+use chatai_tests::chatting::{calculator_call, chat, last_system_prompt, with_upstream};
 use chatai_tests::upstream::{Protocol, Step};
 use chatai_tests::{TestServer, assert_error};
 use reqwest::{Method, StatusCode};
@@ -56,10 +56,7 @@ async fn the_relevant_memories_of_that_user_in_that_group_reach_the_prompt() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["conversationId"], "group:A");
-    let system = upstream.requests().pop().expect("request").body["messages"][0]["content"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let system = last_system_prompt(&upstream);
     assert!(
         system.contains("likes green tea") && system.contains("drinks black tea daily"),
         "{system}"
@@ -394,16 +391,10 @@ async fn the_prompt_holds_the_last_messages_of_the_conversation() {
 async fn a_memory_added_after_turns_without_any_reaches_the_next_prompt() {
     let server = TestServer::start().await;
     let upstream = with_upstream(&server, Protocol::Openai).await;
-    let system_prompt = |upstream: &chatai_tests::upstream::Upstream| {
-        upstream.requests().pop().expect("request").body["messages"][0]["content"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    };
     for _ in 0..2 {
         let (status, body) = chat(&server, json!({"message": "which music", "userId": "m2"})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        assert!(!system_prompt(&upstream).contains("remember"));
+        assert!(!last_system_prompt(&upstream).contains("remember"));
     }
     let (status, body) = server
         .call(
@@ -415,7 +406,7 @@ async fn a_memory_added_after_turns_without_any_reaches_the_next_prompt() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, body) = chat(&server, json!({"message": "which music", "userId": "m2"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let system = system_prompt(&upstream);
+    let system = last_system_prompt(&upstream);
     assert!(system.contains("likes jazz music"), "{system}");
     server.stop().await;
 }

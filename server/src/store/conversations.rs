@@ -137,42 +137,40 @@ impl Store {
              ELSE {{ RETURN [] }};"
         );
         let mut vars = json!({ "id": id, "limit": max_messages });
-        // The memory search, unless the scope is known to hold none: `(scope, version)`.
-        let mut searched = None;
-        if let Some(wanted) = &memories {
-            let scope = memory_scope(wanted.user_id, wanted.group_id);
-            let known_empty = self
-                .empty_scopes
-                .as_ref()
-                .is_some_and(|scopes| scopes.is_empty(&scope));
-            if !known_empty {
-                let query = Some(wanted.query.trim()).filter(|q| !q.is_empty());
-                // A full-text search costs ~0.5 ms even on an empty index; most users have no
-                // memories, which the scope index tells far cheaper.
-                sql.push_str(&format!(
-                    "LET $any = SELECT VALUE id FROM memory WHERE scope = $scope LIMIT 1;
-                     RETURN $any;
-                     IF array::len($any) > 0 {{ RETURN {} }} ELSE {{ RETURN [] }};",
-                    memories::search_statement(query.is_some())
-                ));
-                vars["scope"] = json!(scope);
-                vars["query"] = json!(query);
-                vars["memory_limit"] = json!(wanted.limit);
-                let version = self.empty_scopes.as_ref().map(|scopes| scopes.version());
-                searched = Some((scope, version));
-            }
+        // The memory search, unless the scope is known to hold none.
+        let searched = memories
+            .as_ref()
+            .map(|wanted| (wanted, memory_scope(wanted.user_id, wanted.group_id)))
+            .filter(|(_, scope)| {
+                !(self.empty_scopes.as_deref()).is_some_and(|scopes| scopes.is_empty(scope))
+            });
+        if let Some((wanted, scope)) = &searched {
+            let query = Some(wanted.query.trim()).filter(|q| !q.is_empty());
+            // A full-text search costs ~0.5 ms even on an empty index; most users have no
+            // memories, which the scope index tells far cheaper.
+            sql.push_str(&format!(
+                "LET $any = SELECT VALUE id FROM memory WHERE scope = $scope LIMIT 1;
+                 RETURN $any;
+                 IF array::len($any) > 0 {{ RETURN {} }} ELSE {{ RETURN [] }};",
+                memories::search_statement(query.is_some())
+            ));
+            vars["scope"] = json!(scope);
+            vars["query"] = json!(query);
+            vars["memory_limit"] = json!(wanted.limit);
         }
+        // Taken before the read: an answer older than an added memory marks nothing.
+        let marker = (self.empty_scopes.as_deref()).map(|scopes| (scopes, scopes.version()));
         let mut results = self.statements(&sql, vars).await?;
         let conversation = results.next::<ConversationRecord>()?.into_iter().next();
         results.next::<Value>()?; // LET $count
         let history = results.next::<MessageRecord>()?;
         let memories = match searched {
-            Some((scope, version)) => {
+            Some((_, scope)) => {
                 // A failure here costs the memories only (as the search's own does).
                 let _ = results.next::<Value>(); // LET $any
                 let any = results.next::<Value>();
-                if let (Some(scopes), Some(version), Ok(true)) =
-                    (&self.empty_scopes, version, any.as_ref().map(Vec::is_empty))
+                if let (Some((scopes, version)), Ok(true)) =
+                    (marker, any.as_ref().map(Vec::is_empty))
                 {
                     scopes.mark_empty(&scope, version);
                 }
